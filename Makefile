@@ -1,0 +1,57 @@
+# make book   create .venv (once), install, build the website into _build/html
+# make test   the same set-up, then every test: unit, notebooks (nbval), book build, browser
+# make serve  serve the built website on http://localhost:8000
+# make bench  speed against scikit-learn
+# make notebooks  re-execute every chapter in place (commit the outputs)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+JB     := $(BIN)/jupyter-book
+NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+
+.PHONY: all venv book notebooks test test-unit test-notebooks test-build test-site serve bench clean
+
+all: book
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(JB) build .
+	@echo "The website is in _build/html/index.html (make serve to browse it)."
+
+notebooks: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb
+
+test: test-unit test-notebooks test-build test-site
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests --ignore=tests/site -n 2
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest book $(NBVAL) -n 2 --dist loadfile
+
+test-build: $(STAMP)
+	$(JB) build . -W -n --keep-going
+
+test-site: $(STAMP)
+	$(BIN)/python -m pytest tests/site
+
+serve: $(STAMP)
+	@test -f _build/html/index.html || $(MAKE) book
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_em.py
+
+clean:
+	rm -rf _build

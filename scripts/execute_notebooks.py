@@ -1,0 +1,45 @@
+"""Execute notebooks in place, top to bottom, so their committed outputs are fresh.
+
+Usage: .venv/bin/python scripts/execute_notebooks.py book/*.ipynb   (or: make notebooks)
+
+Each notebook runs with its own folder as the working directory, as Jupyter Book and
+nbval run it, in the kernel of the Python that runs this script.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    """Run every cell of the notebook at ``path`` and write the outputs back; return seconds."""
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    nbformat.write(notebook, path)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    for name in argv:
+        seconds = execute(Path(name))
+        print(f"{name}: executed in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
