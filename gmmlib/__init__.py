@@ -1,8 +1,26 @@
 """gmmlib: Gaussian mixture models fitted by expectation-maximisation.
 
-The library behind the tutorial book: an estimator with scikit-learn's interface
-(:class:`GaussianMixture`), the E- and M-steps as plain functions (:mod:`gmmlib.em`),
-model selection (:mod:`gmmlib.selection`) and pictures (:mod:`gmmlib.plotting`).
+The library behind the tutorial book:
+
+- :class:`GaussianMixture`, an estimator with scikit-learn's interface;
+- :mod:`gmmlib.em`, the E- and M-steps as plain functions;
+- :func:`select_model` (:mod:`gmmlib.selection`), choosing the number of components;
+- :mod:`gmmlib.plotting`, pictures drawn from fitted models;
+- :mod:`gmmlib.datasets`, the book's small seeded data sets.
 """
 
+from . import datasets, em, plotting, selection
+from .mixture import GaussianMixture
+from .selection import ModelSelection, select_model
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "GaussianMixture",
+    "ModelSelection",
+    "datasets",
+    "em",
+    "plotting",
+    "select_model",
+    "selection",
+]

@@ -1,0 +1,415 @@
+r"""``GaussianMixture``: a Gaussian mixture fitted by EM, with scikit-learn's interface.
+
+The estimator chooses a start (k-means, k-means++, random, random points, or given
+parameters), then runs :func:`gmmlib.em.em_iterations` until the mean log-likelihood
+improves by less than ``tol``; with ``n_init > 1`` it keeps the run with the highest
+final lower bound. The parameters, fitted attributes and their meanings are those of
+:class:`sklearn.mixture.GaussianMixture`, so either can stand in for the other.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _covariance as cov
+from .em import EMState, e_step, em_iterations, log_likelihood, m_step
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+@dataclass
+class _Run:
+    """The outcome of one EM run from one start."""
+
+    state: EMState
+    log_resp: np.ndarray
+    lower_bound: float
+    lower_bounds: list[float]
+    n_iter: int
+    converged: bool
+
+
+def _check_number(name: str, value, kind: type, low: float, low_inclusive: bool = True) -> None:
+    """Raise a ValueError unless ``value`` is a ``kind`` (int or real) at least ``low``."""
+    is_kind = isinstance(value, numbers.Integral if kind is int else numbers.Real)
+    if isinstance(value, bool) or not is_kind or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite {kind.__name__}; got {value!r}.")
+    if value < low or (value == low and not low_inclusive):
+        bound = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {bound} {low}; got {value!r}.")
+
+
+def _as_finite_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float64 array of ``shape`` with finite entries, or a ValueError."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers; got {value!r}.") from None
+    if array.shape != shape:
+        raise ValueError(
+            f"{name} has shape {array.shape}, but n_components and the data's number of "
+            f"features require shape {shape}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinity; pass finite values.")
+    return array
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    r"""Gaussian mixture model fitted by expectation-maximisation.
+
+    The model's density is :math:`p(x) = \sum_k \pi_k \mathcal N(x \mid \mu_k, \Sigma_k)`.
+    The parameters have the names and meanings of :class:`sklearn.mixture.GaussianMixture`.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of components :math:`K`.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Each component's own full matrix, one shared full matrix, a diagonal matrix per
+        component, or one variance per component.
+    tol : float, default=1e-3
+        Stop when the mean log-likelihood improves by less than this.
+    reg_covar : float, default=1e-6
+        Added to every covariance's diagonal, so covariances stay positive definite.
+    max_iter : int, default=100
+        Most EM iterations per start.
+    n_init : int, default=1
+        Number of starts; the one with the highest final lower bound is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How starting responsibilities are chosen.
+    weights_init, means_init, precisions_init : array-like, optional
+        User-given starting weights ``(K,)``, means ``(K, d)`` and precisions (inverse
+        covariances, shaped like ``covariances_``).
+    random_state : int, RandomState or None
+        Seeds the initialisation and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each ``fit`` continues from the previous fit's parameters (one start).
+    verbose : int, default=0
+        1 prints each start's progress; 2 also prints timings and log-likelihood changes.
+    verbose_interval : int, default=10
+        Iterations between verbose messages.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (K,)
+    means_ : ndarray of shape (K, d)
+    covariances_ : ndarray, (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical
+    precisions_ : ndarray, the inverse covariances, same shape
+    precisions_cholesky_ : ndarray, :math:`U_k` with :math:`\Sigma_k^{-1} = U_k U_k^\top`
+    converged_ : bool, whether the kept run met ``tol``
+    n_iter_ : int, EM iterations of the kept run
+    lower_bound_ : float, the kept run's final mean log-likelihood (lower bound)
+    lower_bounds_ : list of float, the kept run's mean log-likelihood at each iteration
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # ------------------------------------------------------------------ validation
+    def _check_parameters(self) -> None:
+        """Raise a ValueError naming any constructor parameter with an invalid value."""
+        _check_number("n_components", self.n_components, int, 1)
+        cov.check_covariance_type(self.covariance_type)
+        _check_number("tol", self.tol, float, 0)
+        _check_number("reg_covar", self.reg_covar, float, 0)
+        _check_number("max_iter", self.max_iter, int, 0)
+        _check_number("n_init", self.n_init, int, 1)
+        _check_number("verbose", self.verbose, int, 0)
+        _check_number("verbose_interval", self.verbose_interval, int, 1)
+        if self.init_params not in INIT_METHODS:
+            raise ValueError(
+                f"init_params must be one of {INIT_METHODS}; got {self.init_params!r}."
+            )
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ValueError(f"warm_start must be True or False; got {self.warm_start!r}.")
+
+    def _check_initial_parameters(self, n_features: int):
+        """Validated copies of ``weights_init``, ``means_init``, ``precisions_init``."""
+        k = self.n_components
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = _as_finite_array("weights_init", self.weights_init, (k,))
+            if np.any(weights < 0) or np.any(weights > 1):
+                raise ValueError("weights_init must lie in [0, 1]; got " f"{weights}.")
+            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+                raise ValueError(
+                    f"weights_init must sum to 1; they sum to {weights.sum():.10g}. "
+                    "Divide them by their sum."
+                )
+        if self.means_init is not None:
+            means = _as_finite_array("means_init", self.means_init, (k, n_features))
+        if self.precisions_init is not None:
+            shape = cov.expected_covariance_shape(self.covariance_type, k, n_features)
+            precisions = _as_finite_array("precisions_init", self.precisions_init, shape)
+            matrices = precisions.reshape(-1, n_features, n_features) if (
+                self.covariance_type in ("full", "tied")
+            ) else None
+            if matrices is None:
+                if np.any(precisions <= 0):
+                    raise ValueError(
+                        f"precisions_init ({self.covariance_type}) must be positive."
+                    )
+            elif not (
+                np.allclose(matrices, np.swapaxes(matrices, 1, 2))
+                and np.all(np.linalg.eigvalsh(matrices) > 0)
+            ):
+                raise ValueError(
+                    f"precisions_init ({self.covariance_type}) must be symmetric and "
+                    "positive definite (the inverse of a covariance matrix)."
+                )
+        return weights, means, precisions
+
+    def _validate_X(self, X, *, reset: bool) -> np.ndarray:
+        """Check ``X`` (finite, 2-D, numeric) and return it as float64."""
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1
+        )
+        return np.asarray(X, dtype=np.float64)
+
+    # ------------------------------------------------------------------ fitting
+    def _initial_resp(self, X: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+        """Starting responsibilities chosen by ``init_params`` (hard or random)."""
+        n_samples, k = X.shape[0], self.n_components
+        resp = np.zeros((n_samples, k))
+        if self.init_params == "kmeans":
+            labels = KMeans(n_clusters=k, n_init=1, random_state=random_state).fit(X).labels_
+            resp[np.arange(n_samples), labels] = 1
+        elif self.init_params == "random":
+            resp = random_state.uniform(size=(n_samples, k))
+            resp /= resp.sum(axis=1)[:, None]
+        elif self.init_params == "random_from_data":
+            indices = random_state.choice(n_samples, size=k, replace=False)
+            resp[indices, np.arange(k)] = 1
+        else:  # k-means++
+            _, indices = kmeans_plusplus(X, k, random_state=random_state)
+            resp[indices, np.arange(k)] = 1
+        return resp
+
+    def _initialize(self, X, random_state, weights_init, means_init, precisions_init):
+        """Starting weights, means, covariances and precision Cholesky factors."""
+        if weights_init is None or means_init is None or precisions_init is None:
+            resp = self._initial_resp(X, random_state)
+            weights, means, covariances = m_step(X, resp, self.covariance_type, self.reg_covar)
+        weights = weights if weights_init is None else weights_init
+        means = means if means_init is None else means_init
+        if precisions_init is None:
+            prec_chol = cov.precisions_cholesky(covariances, self.covariance_type)
+        else:
+            prec_chol = cov.precisions_cholesky_from_precisions(
+                precisions_init, self.covariance_type
+            )
+            covariances = cov.covariances_from_precisions_cholesky(
+                prec_chol, self.covariance_type
+            )
+        return weights, means, covariances, prec_chol
+
+    def _run(self, X, weights, means, covariances, prec_chol, lower_bound: float) -> _Run:
+        """EM from one start until the lower bound changes by less than ``tol``."""
+        states = em_iterations(
+            X,
+            weights,
+            means,
+            covariances,
+            self.covariance_type,
+            reg_covar=self.reg_covar,
+            precisions_cholesky=prec_chol,
+        )
+        state, log_resp = next(states)
+        lower_bounds: list[float] = []
+        converged, n_iter = False, 0
+        for n_iter in range(1, self.max_iter + 1):
+            previous, lower_bound = lower_bound, state.mean_log_likelihood
+            lower_bounds.append(lower_bound)
+            state, log_resp = next(states)
+            change = lower_bound - previous
+            if self.verbose and n_iter % self.verbose_interval == 0:
+                print(f"  Iteration {n_iter}\t log-likelihood change {change:.5f}")
+            if abs(change) < self.tol:
+                converged = True
+                break
+        if self.verbose:
+            status = "converged" if converged else "did not converge"
+            print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
+        return _Run(state, log_resp, lower_bound, lower_bounds, n_iter, converged)
+
+    def fit(self, X, y=None) -> GaussianMixture:
+        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``."""
+        self.fit_predict(X, y)
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit the mixture to ``X`` and return each sample's most probable component."""
+        self._check_parameters()
+        X = self._validate_X(X, reset=True)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than the number of samples "
+                f"({n_samples}); use at most {n_samples} components or more data."
+            )
+        inits = self._check_initial_parameters(n_features)
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        random_state = check_random_state(self.random_state)
+
+        best: _Run | None = None
+        for init in range(self.n_init if do_init else 1):
+            if self.verbose:
+                print(f"Initialization {init}")
+            if do_init:
+                start = self._initialize(X, random_state, *inits)
+                lower_bound = -np.inf
+            else:
+                start = (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+                lower_bound = self.lower_bound_
+            run = self._run(X, *start, lower_bound=lower_bound)
+            if best is None or run.lower_bound > best.lower_bound:
+                best = run
+
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                "The best start did not converge within max_iter iterations: increase "
+                "max_iter or tol, try other starts (n_init), or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        self._set_parameters(best.state)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
+        return best.log_resp.argmax(axis=1)
+
+    def _set_parameters(self, state: EMState) -> None:
+        self.weights_ = state.weights
+        self.means_ = state.means
+        self.covariances_ = state.covariances
+        self.precisions_cholesky_ = cov.precisions_cholesky(state.covariances, self.covariance_type)
+        self.precisions_ = cov.precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
+
+    # ------------------------------------------------------------------ using a fit
+    def _log_resp(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        log_resp, _ = e_step(
+            X,
+            self.weights_,
+            self.means_,
+            self.covariances_,
+            self.covariance_type,
+            precisions_cholesky=self.precisions_cholesky_,
+        )
+        return log_resp
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable component of each sample: :math:`\\arg\\max_k r_{ik}`."""
+        return self._log_resp(X).argmax(axis=1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Responsibilities :math:`r_{ik}`, shape ``(N, K)``; each row sums to 1."""
+        return np.exp(self._log_resp(X))
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log-density :math:`\\log p(x_i)` of each sample, shape ``(N,)``."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return log_likelihood(
+            X,
+            self.weights_,
+            self.means_,
+            self.covariances_,
+            self.covariance_type,
+            precisions_cholesky=self.precisions_cholesky_,
+        )
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood :math:`\\frac1N \\sum_i \\log p(x_i)`."""
+        return float(np.mean(self.score_samples(X)))
+
+    def n_parameters(self) -> int:
+        """Number of free parameters (see :func:`gmmlib._covariance.n_parameters`)."""
+        check_is_fitted(self)
+        return cov.n_parameters(self.n_components, self.n_features_in_, self.covariance_type)
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion :math:`-2 \\log L + p \\log N` (lower is better)."""
+        n_samples = self._validate_X(X, reset=False).shape[0]
+        return -2 * self.score(X) * n_samples + self.n_parameters() * np.log(n_samples)
+
+    def aic(self, X) -> float:
+        """Akaike information criterion :math:`-2 \\log L + 2p` (lower is better)."""
+        n_samples = self._validate_X(X, reset=False).shape[0]
+        return -2 * self.score(X) * n_samples + 2 * self.n_parameters()
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n_samples`` points from the fitted mixture; return ``(X, labels)``.
+
+        The component counts are multinomial with the weights; each component's points are
+        Gaussian. Seeded by ``random_state``, so repeated calls give the same draw.
+        """
+        check_is_fitted(self)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer (at least 1); got {n_samples!r}."
+            )
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        n_features = self.means_.shape[1]
+        if self.covariance_type in ("full", "tied"):
+            covariances = (
+                self.covariances_
+                if self.covariance_type == "full"
+                else [self.covariances_] * self.n_components
+            )
+            parts = [
+                rng.multivariate_normal(mean, covariance, int(count))
+                for mean, covariance, count in zip(self.means_, covariances, counts)
+            ]
+        else:
+            parts = [
+                mean + rng.standard_normal(size=(count, n_features)) * np.sqrt(variance)
+                for mean, variance, count in zip(self.means_, self.covariances_, counts)
+            ]
+        labels = np.repeat(np.arange(self.n_components), counts)
+        return np.vstack(parts), labels

@@ -1,0 +1,143 @@
+"""Bad input gets a clear ValueError; awkward but valid data gets a finite fit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from gmmlib import GaussianMixture
+from gmmlib._covariance import COVARIANCE_TYPES
+
+
+@pytest.fixture
+def X() -> np.ndarray:
+    return np.random.RandomState(0).normal(size=(50, 2))
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.array([[0.0, np.nan]] * 5), "NaN"),
+        (np.array([[0.0, np.inf]] * 5), "infinity"),
+        (np.array([["a", "b"]] * 5), "string"),
+        (np.empty((0, 2)), "0 sample"),
+        (np.zeros((5, 0)), "0 feature"),
+        (np.arange(5.0), "Expected 2D array"),
+        (np.zeros((5, 2, 2)), "dim 3"),
+        (np.zeros((1, 2)), "minimum of 2"),
+    ],
+)
+def test_bad_data_is_refused_with_a_clear_message(bad, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture().fit(bad)
+
+
+def test_more_components_than_samples():
+    with pytest.raises(ValueError, match="n_components=5 is larger than the number of samples"):
+        GaussianMixture(5).fit(np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_components": 0}, "n_components must be >= 1"),
+        ({"n_components": 2.5}, "n_components must be a finite int"),
+        ({"covariance_type": "round"}, "covariance_type must be one of"),
+        ({"tol": -1.0}, "tol must be >= 0"),
+        ({"reg_covar": -1e-6}, "reg_covar must be >= 0"),
+        ({"reg_covar": np.nan}, "reg_covar must be a finite float"),
+        ({"max_iter": -1}, "max_iter must be >= 0"),
+        ({"n_init": 0}, "n_init must be >= 1"),
+        ({"init_params": "kmedoids"}, "init_params must be one of"),
+        ({"verbose_interval": 0}, "verbose_interval must be >= 1"),
+        ({"warm_start": "yes"}, "warm_start must be True or False"),
+        ({"random_state": "seed"}, "cannot be used to seed"),
+    ],
+)
+def test_invalid_parameters_are_named(X, params, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(**params).fit(X)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"weights_init": [0.5, 0.6]}, "must sum to 1"),
+        ({"weights_init": [1.5, -0.5]}, r"must lie in \[0, 1\]"),
+        ({"weights_init": [1.0]}, r"weights_init has shape \(1,\).*shape \(2,\)"),
+        ({"means_init": np.zeros((2, 3))}, r"means_init has shape \(2, 3\).*shape \(2, 2\)"),
+        ({"means_init": [[0, np.nan], [1, 1]]}, "NaN or infinity"),
+        ({"precisions_init": np.ones((2, 2, 2))}, "positive definite"),
+        ({"precisions_init": np.eye(2)}, r"precisions_init has shape \(2, 2\).*\(2, 2, 2\)"),
+        ({"precisions_init": [-1.0, 1.0], "covariance_type": "spherical"}, "must be positive"),
+        ({"precisions_init": [[1, 2], [0, 1]], "covariance_type": "tied"}, "symmetric"),
+        ({"weights_init": ["a", "b"]}, "array of numbers"),
+    ],
+)
+def test_inconsistent_initial_parameters(X, params, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2, **params).fit(X)
+
+
+def test_predict_with_the_wrong_number_of_features(X):
+    model = GaussianMixture(2, random_state=0).fit(X)
+    for method in (model.predict, model.predict_proba, model.score_samples, model.score):
+        with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2"):
+            method(np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("n_samples", [0, -3, 2.5])
+def test_sample_needs_a_positive_count(X, n_samples):
+    model = GaussianMixture(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        model.sample(n_samples)
+
+
+def test_using_an_unfitted_model_says_fit_first(X):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="fit"):
+        GaussianMixture().predict(X)
+
+
+def awkward_data() -> dict[str, np.ndarray]:
+    rng = np.random.RandomState(0)
+    base = rng.normal(size=(60, 3))
+    constant_column = base.copy()
+    constant_column[:, 1] = 7.0
+    duplicates = np.vstack([np.repeat(base[:3], 30, axis=0), base[:10]])
+    return {
+        "constant column": constant_column,
+        "all points equal": np.ones((40, 3)),
+        "many duplicates": duplicates,
+        "huge values": base * 1e12,
+        "huge offset": base + 1e12,
+        "tiny values": base * 1e-12,
+        "float32": base.astype(np.float32),
+        "integers": rng.randint(0, 3, size=(60, 3)),
+        "more features than samples": rng.normal(size=(8, 20)),
+    }
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("name", list(awkward_data()))
+def test_awkward_data_gives_a_finite_model_or_a_clear_error(name, covariance_type):
+    data = awkward_data()[name]
+    model = GaussianMixture(3, covariance_type=covariance_type, n_init=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            model.fit(data)
+        except ValueError as error:  # allowed, if it says what to do
+            assert "reg_covar" in str(error) or "Rescale" in str(error)
+            return
+    for name_ in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(model, name_))), name_
+    assert np.isfinite(model.lower_bound_)
+    assert np.all(np.isfinite(model.score_samples(data)))
+    proba = model.predict_proba(data)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    assert model.means_.dtype == np.float64
