@@ -10,6 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 JB     := $(BIN)/jupyter-book
+CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
 .PHONY: all venv book notebooks test test-unit test-notebooks test-build test-site serve bench clean
@@ -43,11 +44,18 @@ test-notebooks: $(STAMP)
 test-build: $(STAMP)
 	$(JB) build . -W -n --keep-going
 
-test-site: $(STAMP)
+# The browser test reads the built site (test-build runs first in `make test`) and drives
+# Debian's Chromium, installed here when missing (as root; otherwise it says how).
+test-site: $(STAMP) $(CHROMIUM)
+	@test -f _build/html/index.html || $(MAKE) book
 	$(BIN)/python -m pytest tests/site
+
+$(CHROMIUM):
+	bash scripts/install_chromium.sh
 
 serve: $(STAMP)
 	@test -f _build/html/index.html || $(MAKE) book
+	@echo "Serving the book on http://localhost:$(PORT) (Ctrl-C stops it)."
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 bench: $(STAMP)

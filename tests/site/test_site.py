@@ -1,0 +1,216 @@
+"""The built website works offline and shows what the book promises, checked in Chromium.
+
+Each page of ``_build/html`` is opened from its file with every request off the machine
+aborted (``sitetools.offline_page``), so a page that typesets its math, loads its images
+and logs no error here needs no network. Screenshots land in ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Browser
+from sitetools import (
+    ROOT,
+    SITE,
+    VIEWPORT,
+    WHITE,
+    PageReport,
+    offline_page,
+    resolve_link,
+    site_pages,
+    static_page,
+)
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+REPOSITORY = CONFIG["repository"]["url"].rstrip("/")
+BRANCH = CONFIG["repository"]["branch"]
+LAUNCH = CONFIG["launch_buttons"]
+FIRST_YEAR = 2026  # the book's first year: its copyright cannot be older
+SEARCH_TERM = "mixture"  # a word every version of this book uses
+SOURCE_SUFFIXES = (".ipynb", ".md")
+
+
+def toc_files(entry: dict | None = TOC) -> list[str]:
+    """Every document named in the table of contents, root first (``"book/preface"``)."""
+    files = [entry["root"]] if "root" in entry else []
+    if "file" in entry:
+        files.append(entry["file"])
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key, []):
+            files.extend(toc_files(child))
+    return files
+
+
+def source_of(name: str) -> Path | None:
+    """The repository file page ``name`` was built from, or ``None`` (search, index)."""
+    stem = ROOT / name.removesuffix(".html")
+    for suffix in SOURCE_SUFFIXES:
+        if stem.with_suffix(suffix).is_file():
+            return stem.with_suffix(suffix)
+    return None
+
+
+def listing(items) -> str:
+    return "\n  " + "\n  ".join(map(str, items))
+
+
+# --- the site as a whole ---------------------------------------------------------------
+
+
+def test_site_has_pages_search_and_index(site: None) -> None:
+    pages = site_pages()
+    assert "search.html" in pages and "genindex.html" in pages, f"pages found: {pages}"
+
+
+def test_every_toc_document_has_a_page(site: None) -> None:
+    documents = toc_files()
+    written = [doc for doc in documents if source_of(doc + ".html")]
+    assert documents[0] in written, f"the root page {documents[0]} has no source file"
+    missing = [doc for doc in written if not (SITE / f"{doc}.html").is_file()]
+    assert not missing, f"in _toc.yml and in the repository but not built:{listing(missing)}"
+
+
+def test_book_has_notebook_pages(site: None) -> None:
+    notebooks = [p for p in site_pages() if (source_of(p) or Path()).suffix == ".ipynb"]
+    assert notebooks, "no page is built from a notebook, so no launch button could be checked"
+
+
+def test_requests_off_the_machine_are_blocked(browser: Browser) -> None:
+    """The guard under every page visit aborts network requests: those visits prove offline-ness."""
+    with offline_page(browser) as (page, log):
+        outcome = page.evaluate(
+            "() => fetch('https://example.org/').then(() => 'loaded', () => 'failed')"
+        )
+    assert outcome == "failed"
+    assert log.blocked == ["https://example.org/"]
+
+
+def test_front_page_opens_the_book(site: None, browser: Browser) -> None:
+    front = SITE / "index.html"
+    redirect = static_page(front).redirect
+    with offline_page(browser) as (page, log):
+        page.goto(front.as_uri())
+        if redirect is not None:
+            target = (front.parent / redirect).resolve()
+            assert target.is_file(), f"index.html redirects to a missing {redirect}"
+            page.wait_for_url(target.as_uri(), timeout=10_000)
+        assert page.locator("article h1").count() >= 1, "the front page has no title"
+    assert not log.errors and not log.blocked, listing(log.errors + log.blocked)
+
+
+def test_search_works_offline(site: None, browser: Browser, screenshots: Path) -> None:
+    """Type a word into the search box of the first page, press Enter, get results."""
+    first = SITE / f"{toc_files()[0]}.html"
+    with offline_page(browser) as (page, log):
+        page.goto(first.as_uri())
+        page.locator(".search-button__button:visible").first.click()
+        box = page.locator("input[name='q']:visible")
+        box.fill(SEARCH_TERM)
+        box.press("Enter")
+        page.wait_for_url(re.compile(r"/search\.html\?q="), timeout=10_000)
+        results = page.locator("#search-results ul.search li a")
+        results.first.wait_for(timeout=20_000)
+        hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        page.screenshot(path=screenshots / "search-results.png", full_page=True)
+    assert hrefs, f"searching for {SEARCH_TERM!r} found nothing"
+    unresolved = [h for h in hrefs if not resolve_link(SITE / "search.html", h)[0].is_file()]
+    assert not unresolved, f"search results pointing at no page:{listing(unresolved)}"
+    assert not log.errors and not log.blocked, listing(log.errors + log.blocked)
+
+
+# --- every page ------------------------------------------------------------------------
+
+
+def test_math_is_typeset_offline(report: PageReport) -> None:
+    if report.math_elements:
+        assert report.mathjax_version and report.mathjax_version.startswith("3."), (
+            f"{report.math_elements} math elements but MathJax 3 never started "
+            "(is book/_vendor/mathjax in html_static_path?)"
+        )
+        assert not report.untypeset_math, f"math left as TeX:{listing(report.untypeset_math)}"
+        assert not report.math_errors, f"TeX errors:{listing(report.math_errors)}"
+        fonts = report.mathjax_fonts
+        assert fonts, "MathJax declared no fonts"
+        failed = [face for face, status in fonts.items() if status != "loaded"]
+        assert not failed, f"MathJax fonts that did not load from the site: {failed}"
+    assert not report.raw_tex, f"raw TeX in the page's text:{listing(report.raw_tex)}"
+
+
+def test_images_load(report: PageReport) -> None:
+    broken = [image["src"] for image in report.images if image["width"] == 0]
+    assert not broken, f"images that did not load:{listing(broken)}"
+
+
+def test_internal_links_resolve(report: PageReport) -> None:
+    assert not report.broken_links, f"broken links:{listing(report.broken_links)}"
+
+
+def test_no_console_errors(report: PageReport) -> None:
+    assert not report.log.errors, listing(report.log.errors)
+
+
+def test_needs_no_network(report: PageReport) -> None:
+    assert not report.log.blocked, f"requests that need a network:{listing(report.log.blocked)}"
+
+
+def test_dark_mode_keeps_figures_readable(report: PageReport) -> None:
+    assert report.dark_theme == "dark", "the page ignored the reader's dark-mode preference"
+    unreadable = [
+        image
+        for image in report.dark_images
+        if image["background"] != WHITE or image["filter"] != "none"
+    ]
+    assert not unreadable, f"figures not shown on white, undimmed:{listing(unreadable)}"
+
+
+def test_screenshots_are_saved(report: PageReport) -> None:
+    for path in report.screenshots:
+        header = path.read_bytes()[:24]
+        assert header.startswith(b"\x89PNG"), f"{path} is not a PNG"
+        width = int.from_bytes(header[16:20], "big")
+        assert width == VIEWPORT["width"], f"{path} is {width} px wide"
+
+
+def test_footer_shows_copyright(report: PageReport) -> None:
+    copyright = str(CONFIG["copyright"])
+    assert f"Copyright {copyright}" in report.footer, f"footer: {report.footer!r}"
+    year = int(re.search(r"\d{4}", copyright).group())
+    assert FIRST_YEAR <= year <= datetime.date.today().year, f"copyright year {year}"
+
+
+def test_repository_download_and_launch_buttons(report: PageReport) -> None:
+    hrefs = [anchor["href"] for anchor in report.anchors]
+    assert REPOSITORY in hrefs, "no repository button"
+    source = source_of(report.name)
+    if source is None:  # search and index pages have no source to download or launch
+        return
+    downloads = [h for h in hrefs if "_sources/" in h]
+    assert downloads, "no download button"
+    for href in downloads:
+        assert resolve_link(report.path, href)[0].is_file(), f"download {href} is missing"
+    if source.suffix != ".ipynb":
+        return
+    notebook = [h for h in downloads if h.endswith(".ipynb")]
+    assert len(notebook) == 1, f"one .ipynb download expected, got {notebook}"
+    content = json.loads(resolve_link(report.path, notebook[0])[0].read_text(encoding="utf-8"))
+    assert content.get("cells"), "the downloadable notebook has no cells"
+
+    org_repo = REPOSITORY.removeprefix("https://github.com/")
+    path = source.relative_to(ROOT).as_posix()
+    binder = f"{LAUNCH['binderhub_url']}/v2/gh/{org_repo}/{BRANCH}?urlpath=tree/{path}"
+    colab = f"{LAUNCH['colab_url']}/github/{org_repo}/blob/{BRANCH}/{path}"
+    assert binder in hrefs, f"no Binder button to {binder}"
+    assert colab in hrefs, f"no Colab button to {colab}"
+
+
+@pytest.mark.parametrize("key", ["binderhub_url", "colab_url"])
+def test_launch_services_are_configured(key: str) -> None:
+    assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH[key]), f"{key}: {LAUNCH[key]!r}"
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY), REPOSITORY
