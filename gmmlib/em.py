@@ -34,8 +34,8 @@ import numpy as np
 from ._covariance import log_det_cholesky
 from ._covariance import precisions_cholesky as _precisions_cholesky
 
-#: Scratch memory per chunk, in float64 numbers (2**21 numbers = 16 MiB).
-_CHUNK_NUMBERS = 2**21
+#: Scratch memory per chunk, in float64 numbers (2**17 numbers = 1 MiB: it stays in cache).
+_CHUNK_NUMBERS = 2**17
 
 #: Log-responsibilities below this are treated as exactly zero when exponentiated.
 #: :math:`e^{-600} \approx 10^{-261}` cannot change any sum of responsibilities in float64,
@@ -50,51 +50,89 @@ def _chunks(n_samples: int, numbers_per_row: int) -> Iterator[slice]:
         yield slice(start, min(start + rows, n_samples))
 
 
-def _squared_mahalanobis(
-    X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, covariance_type: str, out: np.ndarray
-) -> None:
-    r"""Write :math:`\lVert (x_i - \mu_k) U_k \rVert^2` into ``out`` (shape ``(N, K)``).
+class _WeightedLogDensity:
+    r"""Evaluates :math:`\log \pi_k + \log \mathcal N(x_i \mid \mu_k, \Sigma_k)` a chunk at a time.
 
-    Points and means are first shifted by the centre of the means, which changes no
-    distance but keeps the arithmetic accurate for data far from the origin. For ``full``
-    all :math:`K` factors are stacked side by side so one matrix product per chunk serves
-    every component.
+    .. math::
+        \log \mathcal N(x \mid \mu_k, \Sigma_k) = -\tfrac12 \left( d \log 2\pi
+        + \lVert (x - \mu_k) U_k \rVert^2 \right) + \log\det U_k,
+
+    with :math:`U_k` the precision Cholesky factor (:math:`\Sigma_k^{-1} = U_k U_k^\top`).
+    Everything that does not depend on :math:`x` is prepared once, so that each chunk costs
+    one matrix product: points and means are shifted by the centre :math:`c` of the means
+    (no distance changes, but the arithmetic stays accurate for data far from the origin).
+
+    * ``full``: :math:`[x - c,\ 1]` times the stacked matrix
+      :math:`\begin{bmatrix} U_1 & \cdots & U_K \\ -(\mu_1 - c) U_1 & \cdots & -(\mu_K - c) U_K \end{bmatrix}`
+      gives every :math:`(x - \mu_k) U_k` at once; their squared norms follow.
+    * ``tied``: one whitening :math:`(x - c) U`, then exact differences to each whitened mean.
+    * ``diag`` and ``spherical``: the squared distance expands into terms linear in
+      :math:`x - c` and :math:`(x - c)^2`, so :math:`[x - c,\ (x - c)^2,\ 1]` times one
+      prepared matrix is already the weighted log-density.
     """
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    centre = means.mean(axis=0)
-    means = means - centre
-    if covariance_type == "full":
-        stacked = prec_chol.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
-        offsets = np.einsum("kd,kde->ke", means, prec_chol).reshape(-1)
-        for rows in _chunks(n_samples, n_components * n_features):
-            y = (X[rows] - centre) @ stacked
-            y -= offsets
-            y *= y
-            np.sum(y.reshape(-1, n_components, n_features), axis=2, out=out[rows])
-    elif covariance_type == "tied":
-        # One whitening product for all components, then exact differences: the expanded
-        # form |y|^2 - 2 y.m + |m|^2 would lose digits when the covariance is tiny.
-        projected_means = means @ prec_chol
-        for rows in _chunks(n_samples, n_components * n_features):
-            y = ((X[rows] - centre) @ prec_chol)[:, None, :] - projected_means
-            np.einsum("nkd,nkd->nk", y, y, out=out[rows])
-    elif covariance_type == "diag":
-        precisions = prec_chol**2
-        mean_terms = np.sum(means**2 * precisions, axis=1)
-        for rows in _chunks(n_samples, n_features + n_components):
-            x = X[rows] - centre
-            np.matmul(x, -2.0 * (means * precisions).T, out=out[rows])
-            out[rows] += (x * x) @ precisions.T + mean_terms
-    else:  # spherical
-        precisions = prec_chol**2
-        mean_norms = np.sum(means**2, axis=1)
-        for rows in _chunks(n_samples, n_features + n_components):
-            x = X[rows] - centre
-            np.matmul(x, -2.0 * means.T, out=out[rows])
-            out[rows] += np.sum(x * x, axis=1)[:, None] + mean_norms
-            out[rows] *= precisions
-    np.maximum(out, 0.0, out=out)  # rounding must not make a squared distance negative
+
+    def __init__(
+        self,
+        weights: np.ndarray,
+        means: np.ndarray,
+        prec_chol: np.ndarray,
+        covariance_type: str,
+    ) -> None:
+        n_components, n_features = means.shape
+        self.covariance_type = covariance_type
+        self.centre = means.mean(axis=0)
+        means = means - self.centre
+        with np.errstate(divide="ignore"):
+            constant = (
+                np.log(weights)
+                + log_det_cholesky(prec_chol, covariance_type, n_features)
+                - 0.5 * n_features * math.log(2 * math.pi)
+            )
+        self.constant = constant
+        if covariance_type == "full":
+            stacked = np.empty((n_features + 1, n_components * n_features))
+            stacked[:n_features] = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)
+            stacked[n_features] = -np.einsum("kd,kde->ke", means, prec_chol).reshape(-1)
+            self.matrix = stacked
+            self.numbers_per_row = n_components * n_features
+        elif covariance_type == "tied":
+            self.matrix = prec_chol
+            self.projected_means = means @ prec_chol
+            self.numbers_per_row = n_components * n_features
+        else:
+            precisions = prec_chol**2
+            if covariance_type == "spherical":
+                precisions = np.repeat(precisions[:, None], n_features, axis=1)
+            # log density = (mu P) . x - 1/2 P . x^2 + (constant - 1/2 P . mu^2)
+            self.matrix = np.vstack(
+                [
+                    (means * precisions).T,
+                    -0.5 * precisions.T,
+                    constant - 0.5 * np.sum(means**2 * precisions, axis=1),
+                ]
+            )
+            self.numbers_per_row = 2 * n_features + 1 + n_components
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """The ``(rows, K)`` weighted log-densities of the rows of ``X`` (a chunk)."""
+        n_rows, n_features = X.shape
+        if self.covariance_type in ("diag", "spherical"):
+            features = np.empty((n_rows, 2 * n_features + 1))
+            x = np.subtract(X, self.centre, out=features[:, :n_features])
+            np.multiply(x, x, out=features[:, n_features:-1])
+            features[:, -1] = 1.0
+            return features @ self.matrix
+        if self.covariance_type == "full":
+            features = np.empty((n_rows, n_features + 1))
+            np.subtract(X, self.centre, out=features[:, :n_features])
+            features[:, -1] = 1.0
+            y = (features @ self.matrix).reshape(n_rows, -1, n_features)
+        else:  # tied: exact differences, as |y|^2 - 2 y.m + |m|^2 would lose digits
+            y = ((X - self.centre) @ self.matrix)[:, None, :] - self.projected_means
+        out = np.einsum("nkd,nkd->nk", y, y)
+        out *= -0.5
+        out += self.constant
+        return out
 
 
 def log_gaussian_prob(
@@ -102,19 +140,12 @@ def log_gaussian_prob(
 ) -> np.ndarray:
     r"""Log-densities :math:`\log \mathcal N(x_i \mid \mu_k, \Sigma_k)`, shape ``(N, K)``.
 
-    .. math::
-        \log \mathcal N(x \mid \mu_k, \Sigma_k) = -\tfrac12 \left( d \log 2\pi
-        + \lVert (x - \mu_k) U_k \rVert^2 \right) + \log\det U_k,
-
-    with :math:`U_k` the precision Cholesky factor (:math:`\Sigma_k^{-1} = U_k U_k^\top`).
+    See :class:`_WeightedLogDensity` (here with all weights equal to one).
     """
-    n_samples, n_features = X.shape
-    out = np.empty((n_samples, means.shape[0]))
-    _squared_mahalanobis(X, means, prec_chol, covariance_type, out)
-    out *= -0.5
-    out += log_det_cholesky(prec_chol, covariance_type, n_features) - 0.5 * n_features * math.log(
-        2 * math.pi
-    )
+    density = _WeightedLogDensity(np.ones(len(means)), means, prec_chol, covariance_type)
+    out = np.empty((X.shape[0], means.shape[0]))
+    for rows in _chunks(X.shape[0], density.numbers_per_row):
+        out[rows] = density(X[rows])
     return out
 
 
@@ -128,14 +159,38 @@ def _normalise_log(weighted_log_prob: np.ndarray) -> np.ndarray:
     r"""Turn :math:`\log \pi_k \mathcal N(x_i\mid\cdot)` into :math:`\log r_{ik}` in place.
 
     Returns :math:`\log p(x_i) = \log\sum_k \exp(\cdot)` per row, by the log-sum-exp trick:
-    subtract the row maximum before exponentiating so nothing overflows.
+    subtract the row maximum before exponentiating so nothing overflows. Terms more than
+    600 below the maximum are clipped there; they cannot change the sum in float64.
     """
     row_max = weighted_log_prob.max(axis=1, keepdims=True)
     row_max[~np.isfinite(row_max)] = 0.0
-    log_norm = np.log(np.sum(_exp_flushed(weighted_log_prob - row_max), axis=1)) + row_max[:, 0]
+    shifted = weighted_log_prob - row_max
+    np.maximum(shifted, _LOG_FLOOR, out=shifted)
+    log_norm = np.log(np.sum(np.exp(shifted, out=shifted), axis=1)) + row_max[:, 0]
     with np.errstate(invalid="ignore"):
         weighted_log_prob -= log_norm[:, None]
     return log_norm
+
+
+def _log_resp_and_norm(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    precisions_cholesky: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk by chunk: the weighted log-densities, normalised while still in cache."""
+    if precisions_cholesky is None:
+        precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
+    density = _WeightedLogDensity(weights, means, precisions_cholesky, covariance_type)
+    log_resp = np.empty((X.shape[0], means.shape[0]))
+    log_norm = np.empty(X.shape[0])
+    for rows in _chunks(X.shape[0], density.numbers_per_row):
+        block = density(X[rows])
+        log_norm[rows] = _normalise_log(block)
+        log_resp[rows] = block
+    return log_resp, log_norm
 
 
 def e_step(
@@ -166,12 +221,9 @@ def e_step(
     log_resp : array of shape (N, K), :math:`\log r_{ik}`; each row's exponentials sum to 1.
     mean_log_likelihood : float, :math:`\frac1N \sum_i \log p(x_i)`.
     """
-    if precisions_cholesky is None:
-        precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
-    log_resp = log_gaussian_prob(X, means, precisions_cholesky, covariance_type)
-    with np.errstate(divide="ignore"):
-        log_resp += np.log(weights)
-    log_norm = _normalise_log(log_resp)
+    log_resp, log_norm = _log_resp_and_norm(
+        X, weights, means, covariances, covariance_type, precisions_cholesky
+    )
     return log_resp, float(np.mean(log_norm))
 
 
@@ -185,12 +237,9 @@ def log_likelihood(
     precisions_cholesky: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Per-sample log-likelihood :math:`\log p(x_i) = \log\sum_k \pi_k \mathcal N(x_i\mid\mu_k,\Sigma_k)`."""
-    if precisions_cholesky is None:
-        precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
-    weighted = log_gaussian_prob(X, means, precisions_cholesky, covariance_type)
-    with np.errstate(divide="ignore"):
-        weighted += np.log(weights)
-    return _normalise_log(weighted)
+    return _log_resp_and_norm(
+        X, weights, means, covariances, covariance_type, precisions_cholesky
+    )[1]
 
 
 def _estimate_covariances(
@@ -216,12 +265,15 @@ def _estimate_covariances(
     n_components = means.shape[0]
     if covariance_type == "full":
         covariances = np.empty((n_components, n_features, n_features))
-        root_resp = np.sqrt(resp)
-        for k in range(n_components):
+        for k, resp_k in enumerate(resp.T):
+            # Points with zero responsibility add nothing: after a few iterations most
+            # responsibilities are exactly zero (see _LOG_FLOOR), so skip them.
+            active = np.flatnonzero(resp_k)
             scatter = np.zeros((n_features, n_features))
-            for rows in _chunks(n_samples, n_features):
+            for part in _chunks(len(active), n_features):
+                rows = active[part]
                 deviation = X[rows] - means[k]
-                deviation *= root_resp[rows, k : k + 1]
+                deviation *= np.sqrt(resp_k[rows])[:, None]
                 scatter += deviation.T @ deviation
             covariances[k] = scatter / nk[k]
             covariances[k].flat[:: n_features + 1] += reg_covar
