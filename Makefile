@@ -3,6 +3,7 @@
 # make serve  serve the built website on http://localhost:8000
 # make bench  speed against scikit-learn
 # make notebooks  re-execute every chapter in place (commit the outputs)
+# make lab    open the chapters in JupyterLab (installed into .venv on first use)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +14,7 @@ JB     := $(BIN)/jupyter-book
 CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: all venv book notebooks test test-unit test-notebooks test-build test-site serve bench clean
+.PHONY: all venv book lab notebooks test test-unit test-notebooks test-build test-site serve bench clean
 
 all: book
 
@@ -29,6 +30,10 @@ venv: $(STAMP)
 book: $(STAMP)
 	$(JB) build .
 	@echo "The website is in _build/html/index.html (make serve to browse it)."
+
+lab: $(STAMP)
+	@test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install jupyterlab
+	$(BIN)/jupyter-lab book/
 
 notebooks: $(STAMP)
 	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb
