@@ -12,6 +12,9 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 JB     := $(BIN)/jupyter-book
 CHROMIUM := /usr/bin/chromium
+# Chapters fit small models: one BLAS/OpenMP thread each is faster than two threads
+# fighting over two cores, and it makes every run sum in the same order.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
 .PHONY: all venv book lab notebooks test test-unit test-notebooks test-build test-site serve bench clean
@@ -28,7 +31,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 book: $(STAMP)
-	$(JB) build .
+	$(ONE_THREAD) $(JB) build .
 	@echo "The website is in _build/html/index.html (make serve to browse it)."
 
 lab: $(STAMP)
@@ -36,7 +39,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter-lab book/
 
 notebooks: $(STAMP)
-	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb
+	$(ONE_THREAD) $(BIN)/python scripts/execute_notebooks.py book/*.ipynb
 
 test: test-unit test-notebooks test-build test-site
 
@@ -44,10 +47,10 @@ test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/site -n 2
 
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest book $(NBVAL) -n 2 --dist loadfile
+	$(ONE_THREAD) $(BIN)/python -m pytest book $(NBVAL) -n 2 --dist loadfile
 
 test-build: $(STAMP)
-	$(JB) build . -W -n --keep-going
+	$(ONE_THREAD) $(JB) build . -W -n --keep-going
 
 # The browser test reads the built site (test-build runs first in `make test`) and drives
 # Debian's Chromium, installed here when missing (as root; otherwise it says how).
