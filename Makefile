@@ -15,7 +15,7 @@ CHROMIUM := /usr/bin/chromium
 # Chapters fit small models: one BLAS/OpenMP thread each is faster than two threads
 # fighting over two cores, and it makes every run sum in the same order.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
 .PHONY: all venv book lab notebooks test test-unit test-notebooks test-build test-site serve bench clean
 
