@@ -1,0 +1,138 @@
+"""The book's small synthetic data sets, seeded so every chapter is reproducible.
+
+Each function returns ``(X, y)``: the points ``X`` of shape ``(n_samples, 2)`` and the
+index ``y`` of the group each point was drawn from (a reference for the reader; the
+mixture models never see it).
+
+=====================  ===============================================================
+:func:`blobs`          four round, well separated groups: where k-means does well
+:func:`stretched_blobs` the same groups under a random linear map: elongated, tilted
+                       groups that k-means muddles and a full-covariance mixture fits
+:func:`moons`          two interleaved half circles: no Gaussian shape at all, the case
+                       for a mixture as a density estimator rather than a clusterer
+=====================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.datasets import make_blobs, make_moons
+
+__all__ = ["blobs", "stretched_blobs", "moons"]
+
+
+def _check_n_samples(n_samples: int) -> int:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    return int(n_samples)
+
+
+def blobs(
+    n_samples: int = 400,
+    *,
+    centers: int = 4,
+    cluster_std: float = 0.60,
+    random_state: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Isotropic Gaussian blobs, with the two coordinates swapped.
+
+    Each group is :math:`\mathcal N(c_j, \sigma^2 I_2)` with ``cluster_std`` :math:`=\sigma`;
+    this is :func:`sklearn.datasets.make_blobs` with the columns swapped (``X[:, ::-1]``)
+    so the groups spread across the width of a figure. With the defaults it is the data
+    set of VanderPlas's *Python Data Science Handbook* chapter on Gaussian mixtures
+    (400 points, 4 centres, :math:`\sigma = 0.6`, seed 0), where k-means and a mixture
+    agree.
+
+    Parameters
+    ----------
+    n_samples : int, default=400
+        Number of points, shared out evenly between the groups.
+    centers : int, default=4
+        Number of groups.
+    cluster_std : float, default=0.60
+        Standard deviation :math:`\sigma` of every group along each axis.
+    random_state : int or None, default=0
+        Seed of the draw.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    y : ndarray of shape (n_samples,)
+        Group of each point, in ``range(centers)``.
+    """
+    n_samples = _check_n_samples(n_samples)
+    X, y = make_blobs(
+        n_samples=n_samples, centers=centers, cluster_std=cluster_std, random_state=random_state
+    )
+    return X[:, ::-1], y
+
+
+def stretched_blobs(
+    n_samples: int = 400,
+    *,
+    stretch_seed: int = 13,
+    centers: int = 4,
+    cluster_std: float = 0.60,
+    random_state: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`blobs` mapped through a random :math:`2\times 2` matrix.
+
+    With :math:`A` the draw ``np.random.RandomState(stretch_seed).randn(2, 2)``, every point
+    becomes :math:`x A`, so every group becomes :math:`\mathcal N(A^\top c_j,\,
+    \sigma^2 A^\top A)`: all groups share one tilted, elongated covariance. A full (or tied)
+    covariance mixture recovers them; k-means, which only knows circles, does not.
+
+    The defaults (400 points, ``stretch_seed=13``) are the *Python Data Science Handbook*
+    example; the "Gaussian mixture models for clustering" blog post uses
+    ``n_samples=1250, stretch_seed=15`` to choose the number of components with BIC and AIC.
+
+    Parameters
+    ----------
+    n_samples : int, default=400
+        Number of points.
+    stretch_seed : int, default=13
+        Seed of the random matrix :math:`A`.
+    centers, cluster_std, random_state
+        Passed to :func:`blobs`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    y : ndarray of shape (n_samples,)
+    """
+    X, y = blobs(n_samples, centers=centers, cluster_std=cluster_std, random_state=random_state)
+    stretch = np.random.RandomState(stretch_seed).randn(2, 2)
+    return X @ stretch, y
+
+
+def moons(
+    n_samples: int = 200,
+    *,
+    noise: float = 0.05,
+    random_state: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Two interleaving half circles with Gaussian noise.
+
+    :func:`sklearn.datasets.make_moons`; the defaults (200 points, noise 0.05, seed 0) are
+    the *Python Data Science Handbook* example. Two components cannot follow the curves;
+    many small ones can, which makes this the book's data set for a mixture used as a
+    density estimator, for drawing new samples and for choosing the number of components
+    (BIC prefers fewer than AIC here).
+
+    Parameters
+    ----------
+    n_samples : int, default=200
+        Number of points, split between the two moons.
+    noise : float, default=0.05
+        Standard deviation of the Gaussian noise added to each coordinate.
+    random_state : int or None, default=0
+        Seed of the draw.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    y : ndarray of shape (n_samples,)
+        Moon of each point, 0 or 1.
+    """
+    n_samples = _check_n_samples(n_samples)
+    return make_moons(n_samples=n_samples, noise=noise, random_state=random_state)

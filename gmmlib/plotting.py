@@ -1,0 +1,709 @@
+r"""Pictures of fitted models: ellipses, circles, uncertainty, regions, criteria, EM in motion.
+
+Every function here only *reads* a fitted model (``weights_``, ``means_``,
+``covariances_``, ``covariance_type``, and ``predict`` / ``predict_proba``); none fits,
+so a picture never changes the model it shows. They are duck-typed: scikit-learn's
+:class:`~sklearn.mixture.GaussianMixture` and :class:`~sklearn.cluster.KMeans` work as
+well as gmmlib's. Each accepts ``ax`` (default: the current axes), returns what it drew
+and never calls ``plt.show()``.
+
+The pictures are two-dimensional. A model fitted on more than two features is refused
+with a ``ValueError`` rather than silently projected: project the data first (e.g. with
+PCA) and fit or transform the model in that plane.
+
+An ellipse shows where a Gaussian puts its mass. With the eigen-decomposition
+:math:`\Sigma = \lambda_1 v_1 v_1^\top + \lambda_2 v_2 v_2^\top`
+(:math:`\lambda_1 \ge \lambda_2`), the set :math:`(x-\mu)^\top\Sigma^{-1}(x-\mu) = n^2` is the
+ellipse centred at :math:`\mu` with full axes :math:`2n\sqrt{\lambda_1}` (along
+:math:`v_1`) and :math:`2n\sqrt{\lambda_2}`, turned by the angle of :math:`v_1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.animation import FuncAnimation
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
+from matplotlib.colors import Normalize
+from matplotlib.contour import QuadContourSet
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, Ellipse
+from matplotlib.ticker import MaxNLocator
+
+from ._covariance import check_covariance_type
+
+__all__ = [
+    "draw_ellipse",
+    "plot_gmm",
+    "plot_kmeans",
+    "plot_uncertainty",
+    "plot_decision_regions",
+    "plot_criteria",
+    "animate_em",
+    "plot_digits",
+    "GMMArtists",
+    "KMeansArtists",
+    "DecisionRegionArtists",
+    "CriteriaArtists",
+]
+
+_CMAP = "viridis"
+
+#: Criteria :func:`plot_criteria` knows: column -> (legend name, lower is better).
+_CRITERIA = {
+    "bic": ("BIC", True),
+    "aic": ("AIC", True),
+    "cv_log_likelihood": ("held-out log-likelihood", False),
+}
+
+
+class GMMArtists(NamedTuple):
+    """What :func:`plot_gmm` drew: the points and, per component, its ellipses."""
+
+    points: PathCollection
+    ellipses: list[list[Ellipse]]
+
+
+class KMeansArtists(NamedTuple):
+    """What :func:`plot_kmeans` drew: the points and one circle per centre."""
+
+    points: PathCollection
+    circles: list[Circle]
+
+
+class DecisionRegionArtists(NamedTuple):
+    """What :func:`plot_decision_regions` drew.
+
+    ``boundaries`` is ``None`` for a one-component model (it has no boundary).
+    """
+
+    regions: QuadContourSet
+    boundaries: QuadContourSet | None
+    points: PathCollection
+    centres: PathCollection
+
+
+class CriteriaArtists(NamedTuple):
+    """What :func:`plot_criteria` drew, keyed by ``(criterion, covariance_type)``.
+
+    ``degenerate`` marks the candidates whose fit was degenerate (their values are left
+    out of the lines); it is ``None`` when there were none.
+    """
+
+    lines: dict[tuple[str, str], Line2D]
+    best: dict[tuple[str, str], Line2D]
+    degenerate: PathCollection | None
+
+
+# ---------------------------------------------------------------------------------------
+# checks and covariance shapes
+
+
+def _check_points(X: Any, name: str = "X") -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, 2); got shape {X.shape}. "
+            "These pictures are two-dimensional: project the data to two features "
+            "first (e.g. with PCA)."
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} contains NaN or infinite values; remove them before plotting.")
+    return X
+
+
+def _check_fitted_mixture(model: Any) -> None:
+    missing = [a for a in ("weights_", "means_", "covariances_") if not hasattr(model, a)]
+    if missing:
+        raise ValueError(
+            f"{type(model).__name__} has no {', '.join(missing)}: fit the model before "
+            "plotting it (plotting functions never fit)."
+        )
+    n_features = np.shape(model.means_)[1]
+    if n_features != 2:
+        raise ValueError(
+            f"the model was fitted on {n_features} features; these pictures are 2-D. "
+            "Fit it on two features (e.g. a 2-D PCA projection of the data) to plot it."
+        )
+
+
+def _as_matrix(covariance: Any, n_features: int = 2) -> np.ndarray:
+    """A component covariance in any stored form (scalar, diagonal, matrix) as a matrix."""
+    covariance = np.asarray(covariance, dtype=float)
+    if covariance.ndim == 0 or covariance.shape == (1,):
+        return covariance.reshape(()) * np.eye(n_features)
+    if covariance.shape == (n_features,):
+        return np.diag(covariance)
+    if covariance.shape == (n_features, n_features):
+        return covariance
+    raise ValueError(
+        f"covariance must be a scalar (spherical), a vector of {n_features} variances "
+        f"(diag) or a {n_features}x{n_features} matrix (full, tied); got shape "
+        f"{covariance.shape}."
+    )
+
+
+def _per_component(covariances: Any, covariance_type: str, n_components: int) -> list[np.ndarray]:
+    """Split stored covariances into one entry per component (``tied`` shares one matrix)."""
+    covariances = np.asarray(covariances, dtype=float)
+    if check_covariance_type(covariance_type) == "tied":
+        return [covariances] * n_components
+    return list(covariances)
+
+
+def _component_covariances(model: Any) -> list[np.ndarray]:
+    """Each component's covariance of a fitted model, in its stored form."""
+    return _per_component(
+        model.covariances_, getattr(model, "covariance_type", "full"), len(model.weights_)
+    )
+
+
+def component_covariance_matrices(model: Any) -> np.ndarray:
+    """Every component's covariance as a full matrix, shape ``(K, d, d)``, for any type."""
+    n_features = np.shape(model.means_)[1]
+    return np.array([_as_matrix(c, n_features) for c in _component_covariances(model)])
+
+
+def _ellipse_axes(covariance: np.ndarray) -> tuple[float, float, float]:
+    r"""Width, height and angle (degrees) of the one-standard-deviation ellipse.
+
+    From the eigen-decomposition of the :math:`2\times2` matrix: the width lies along the
+    eigenvector of the larger eigenvalue.
+    """
+    if not np.allclose(covariance, covariance.T, rtol=1e-8, atol=1e-12):
+        raise ValueError("covariance must be a symmetric matrix; got a non-symmetric one.")
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    if eigenvalues[0] < -1e-12 * max(1.0, abs(eigenvalues[1])):
+        raise ValueError(
+            f"covariance must be positive semi-definite; it has eigenvalue {eigenvalues[0]:.3g}."
+        )
+    small, large = np.sqrt(np.maximum(eigenvalues, 0.0))
+    major = eigenvectors[:, 1]
+    angle = float(np.degrees(np.arctan2(major[1], major[0])))
+    return 2.0 * float(large), 2.0 * float(small), angle
+
+
+def _check_n_std(n_std: float | Iterable[float]) -> list[float]:
+    values = [float(n_std)] if np.isscalar(n_std) else [float(v) for v in n_std]
+    if not values or any(not np.isfinite(v) or v <= 0 for v in values):
+        raise ValueError(f"n_std must be positive numbers, e.g. (1, 2, 3); got {n_std!r}.")
+    return values
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return plt.gca() if ax is None else ax
+
+
+def _component_colours(n_components: int) -> np.ndarray:
+    """RGBA colours of components 0..K-1, the same ones the scatter plots use."""
+    return colormaps[_CMAP](Normalize(0, max(n_components - 1, 1))(np.arange(n_components)))
+
+
+def _scatter_labels(ax: Axes, X: np.ndarray, labels: np.ndarray, n_components: int, **kwargs):
+    return ax.scatter(
+        X[:, 0], X[:, 1], c=labels, cmap=_CMAP, vmin=0, vmax=max(n_components - 1, 1), **kwargs
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# ellipses and models
+
+
+def draw_ellipse(
+    mean: Any,
+    covariance: Any,
+    ax: Axes | None = None,
+    n_std: float | Iterable[float] = (1, 2, 3),
+    **kwargs: Any,
+) -> list[Ellipse]:
+    r"""Draw a 2-D Gaussian's ellipses at ``n_std`` standard deviations.
+
+    For each :math:`n` in ``n_std`` the ellipse :math:`(x-\mu)^\top \Sigma^{-1} (x-\mu) = n^2`:
+    full axes :math:`2n\sqrt{\lambda_1}` and :math:`2n\sqrt{\lambda_2}` from the eigenvalues
+    of :math:`\Sigma`, turned by the angle of the leading eigenvector.
+
+    Parameters
+    ----------
+    mean : array-like of shape (2,)
+    covariance : float, array-like of shape (2,) or (2, 2)
+        A spherical variance :math:`\sigma^2` (a circle), the two variances of a
+        diagonal covariance (axes along the coordinates) or a full symmetric
+        positive semi-definite matrix (full and tied models).
+    ax : Axes, optional
+        Where to draw; the current axes by default.
+    n_std : float or sequence of float, default=(1, 2, 3)
+        How many standard deviations out each ellipse lies.
+    **kwargs
+        Passed to :class:`matplotlib.patches.Ellipse` (``alpha``, ``facecolor``, ...).
+
+    Returns
+    -------
+    list of Ellipse
+        One patch per entry of ``n_std``, already added to ``ax``.
+    """
+    mean = np.asarray(mean, dtype=float)
+    if mean.shape != (2,):
+        raise ValueError(f"mean must have shape (2,); got {mean.shape}. Ellipses are 2-D.")
+    width, height, angle = _ellipse_axes(_as_matrix(covariance))
+    ax = _axes(ax)
+    patches = []
+    for n in _check_n_std(n_std):
+        patch = Ellipse(tuple(mean), n * width, n * height, angle=angle, **kwargs)
+        ax.add_patch(patch)
+        patches.append(patch)
+    ax.autoscale_view()
+    return patches
+
+
+def plot_gmm(model: Any, X: Any, ax: Axes | None = None, label: bool = True) -> GMMArtists:
+    """Points and each component's 1-3 sigma ellipses, shaded by the component's weight.
+
+    The heaviest component's ellipses get opacity 0.2, the others proportionally less.
+    With ``label=True`` points are coloured by ``model.predict(X)`` and each component's
+    ellipses share its colour; otherwise all is drawn in one colour (the density view).
+
+    Parameters
+    ----------
+    model : fitted Gaussian mixture of any covariance type, on 2 features
+        Read only: it is never fitted here.
+    X : array-like of shape (n_samples, 2)
+    ax : Axes, optional
+    label : bool, default=True
+
+    Returns
+    -------
+    GMMArtists
+        ``points`` (the scatter) and ``ellipses[k]`` (component ``k``'s three patches).
+    """
+    _check_fitted_mixture(model)
+    X = _check_points(X)
+    ax = _axes(ax)
+    weights = np.asarray(model.weights_)
+    n_components = len(weights)
+    if label:
+        points = _scatter_labels(ax, X, model.predict(X), n_components, s=20, zorder=2)
+        colours = _component_colours(n_components)
+    else:
+        points = ax.scatter(X[:, 0], X[:, 1], s=20, color="C0", zorder=2)
+        colours = ["C0"] * n_components
+    scale = 0.2 / weights.max()
+    ellipses = [
+        draw_ellipse(mean, cov, ax, facecolor=colour, edgecolor="none", alpha=w * scale)
+        for mean, cov, w, colour in zip(
+            model.means_, _component_covariances(model), weights, colours, strict=True
+        )
+    ]
+    ax.axis("equal")
+    return GMMArtists(points, ellipses)
+
+
+def plot_kmeans(kmeans: Any, X: Any, ax: Axes | None = None) -> KMeansArtists:
+    """Points coloured by k-means cluster, each centre's circle out to its farthest member.
+
+    The circle is k-means' implicit model of a cluster: a hard, round boundary. A centre
+    with no member in ``X`` gets a circle of radius 0.
+
+    Parameters
+    ----------
+    kmeans : fitted k-means (``cluster_centers_`` and ``predict``), on 2 features
+    X : array-like of shape (n_samples, 2)
+    ax : Axes, optional
+
+    Returns
+    -------
+    KMeansArtists
+        ``points`` and one ``circles`` patch per centre.
+    """
+    if not hasattr(kmeans, "cluster_centers_"):
+        raise ValueError(
+            f"{type(kmeans).__name__} has no cluster_centers_: fit it before plotting "
+            "(plotting functions never fit)."
+        )
+    centres = _check_points(kmeans.cluster_centers_, "kmeans.cluster_centers_")
+    X = _check_points(X)
+    ax = _axes(ax)
+    labels = np.asarray(kmeans.predict(X))
+    points = _scatter_labels(ax, X, labels, len(centres), s=20, zorder=2)
+    circles = []
+    for k, centre in enumerate(centres):
+        members = X[labels == k]
+        radius = (
+            float(np.sqrt(((members - centre) ** 2).sum(axis=1).max())) if len(members) else 0.0
+        )
+        circle = Circle(
+            tuple(centre), radius, facecolor="#CCCCCC", edgecolor="0.4", lw=2, alpha=0.5, zorder=1
+        )
+        ax.add_patch(circle)
+        circles.append(circle)
+    ax.autoscale_view()
+    ax.axis("equal")
+    return KMeansArtists(points, circles)
+
+
+def plot_uncertainty(
+    model: Any, X: Any, ax: Axes | None = None, *, max_size: float = 50.0
+) -> PathCollection:
+    r"""Points coloured by component and sized by how sure the model is of it.
+
+    A point's area is ``max_size`` :math:`\times \max_k r_{ik}^2`, with :math:`r_{ik}` the
+    responsibilities (``predict_proba``): squaring makes doubtful points, near a boundary,
+    visibly smaller.
+
+    Parameters
+    ----------
+    model : fitted mixture on 2 features
+    X : array-like of shape (n_samples, 2)
+    ax : Axes, optional
+    max_size : float, default=50
+        Marker area of a point the model is certain about.
+
+    Returns
+    -------
+    PathCollection
+    """
+    _check_fitted_mixture(model)
+    X = _check_points(X)
+    ax = _axes(ax)
+    resp = np.asarray(model.predict_proba(X))
+    sizes = max_size * resp.max(axis=1) ** 2
+    return _scatter_labels(ax, X, resp.argmax(axis=1), resp.shape[1], s=sizes)
+
+
+def plot_decision_regions(
+    model: Any, X: Any, ax: Axes | None = None, *, resolution: int = 200
+) -> DecisionRegionArtists:
+    """Shade the plane by the component ``model.predict`` assigns, with the boundaries.
+
+    The plane is sampled on a ``resolution`` x ``resolution`` grid spanning the data with a
+    10% margin. Points are coloured by component and the means marked with crosses.
+
+    Parameters
+    ----------
+    model : fitted mixture on 2 features
+    X : array-like of shape (n_samples, 2)
+    ax : Axes, optional
+    resolution : int, default=200
+
+    Returns
+    -------
+    DecisionRegionArtists
+    """
+    _check_fitted_mixture(model)
+    X = _check_points(X)
+    if int(resolution) < 2:
+        raise ValueError(f"resolution must be an integer of at least 2; got {resolution!r}.")
+    ax = _axes(ax)
+    n_components = len(model.weights_)
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1e-12)
+    xs, ys = (
+        np.linspace(lo, hi, int(resolution))
+        for lo, hi in zip(low - margin, high + margin, strict=True)
+    )
+    xx, yy = np.meshgrid(xs, ys)
+    grid_labels = np.asarray(model.predict(np.column_stack([xx.ravel(), yy.ravel()]))).reshape(
+        xx.shape
+    )
+    levels = np.arange(n_components + 1) - 0.5
+    vmax = max(n_components - 1, 1)
+    regions = ax.contourf(
+        xx, yy, grid_labels, levels=levels, cmap=_CMAP, vmin=0, vmax=vmax, alpha=0.25
+    )
+    boundaries = None
+    if n_components > 1:
+        boundaries = ax.contour(
+            xx, yy, grid_labels, levels=levels[1:-1], colors="0.25", linewidths=1
+        )
+    points = _scatter_labels(ax, X, model.predict(X), n_components, s=12, zorder=2)
+    means = np.asarray(model.means_)
+    centres = ax.scatter(
+        means[:, 0], means[:, 1], marker="x", s=80, c="red", linewidths=2, zorder=3
+    )
+    return DecisionRegionArtists(regions, boundaries, points, centres)
+
+
+# ---------------------------------------------------------------------------------------
+# model selection
+
+
+def plot_criteria(
+    table: Any, ax: Axes | None = None, *, criteria: Sequence[str] | None = None
+) -> CriteriaArtists:
+    """Criteria against the number of components, one line per covariance type.
+
+    Each line's optimum (lowest BIC/AIC, highest held-out log-likelihood) is marked with a
+    filled circle. Candidates flagged ``degenerate`` in the table are left out of the
+    lines (their values are artefacts of a collapsed component and would swamp the
+    scale) and marked with red crosses along the bottom of the axes instead.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Like :attr:`gmmlib.selection.ModelSelection.table`: columns ``n_components``,
+        ``covariance_type``, the criteria, and optionally ``degenerate``.
+    ax : Axes, optional
+    criteria : sequence of str, optional
+        Columns to plot, among ``"bic"``, ``"aic"`` (same scale, lower is better) or
+        ``"cv_log_likelihood"`` (higher is better; plot it on its own). Default: the
+        information criteria the table has, else the held-out log-likelihood.
+
+    Returns
+    -------
+    CriteriaArtists
+    """
+    missing = {"n_components", "covariance_type"} - set(getattr(table, "columns", ()))
+    if missing:
+        raise ValueError(
+            f"table needs the columns n_components and covariance_type; {sorted(missing)} "
+            "missing. Pass ModelSelection.table."
+        )
+    if criteria is None:
+        criteria = [c for c in ("bic", "aic") if c in table.columns] or ["cv_log_likelihood"]
+    criteria = list(criteria)
+    unknown = [c for c in criteria if c not in _CRITERIA or c not in table.columns]
+    if not criteria or unknown:
+        raise ValueError(
+            f"criteria must be columns of the table among {sorted(_CRITERIA)}; got {criteria}."
+        )
+    if len({_CRITERIA[c][1] for c in criteria}) > 1:
+        raise ValueError(
+            "bic/aic (lower is better) and cv_log_likelihood (higher is better) have "
+            "different scales: plot them on separate axes."
+        )
+    ax = _axes(ax)
+    degenerate = (
+        table["degenerate"].to_numpy(bool)
+        if "degenerate" in table.columns
+        else np.zeros(len(table), bool)
+    )
+    types = list(dict.fromkeys(table["covariance_type"]))
+    linestyles = ["-", "--", ":"]
+    lines, best = {}, {}
+    for c_index, criterion in enumerate(criteria):
+        name, lower_is_better = _CRITERIA[criterion]
+        for t_index, covariance_type in enumerate(types):
+            rows = (table["covariance_type"] == covariance_type).to_numpy()
+            order = np.argsort(table["n_components"].to_numpy()[rows], kind="stable")
+            ks = table["n_components"].to_numpy()[rows][order]
+            values = table[criterion].to_numpy(float)[rows][order]
+            values = np.where(degenerate[rows][order], np.nan, values)
+            colour = f"C{t_index}" if len(types) > 1 else f"C{c_index}"
+            label = f"{name}, {covariance_type}" if len(types) > 1 else name
+            (line,) = ax.plot(ks, values, color=colour, ls=linestyles[c_index % 3], label=label)
+            lines[criterion, covariance_type] = line
+            if np.isfinite(values).any():
+                i = np.nanargmin(values) if lower_is_better else np.nanargmax(values)
+                (best[criterion, covariance_type],) = ax.plot(ks[i], values[i], "o", color=colour)
+    marks = None
+    if degenerate.any():
+        marks = ax.scatter(
+            table["n_components"].to_numpy()[degenerate],
+            np.full(degenerate.sum(), 0.03),
+            transform=ax.get_xaxis_transform(),
+            marker="x",
+            color="red",
+            label="degenerate fit",
+        )
+    ks = table["n_components"].to_numpy()
+    ax.set_xlim(ks.min() - 0.5, ks.max() + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("number of components")
+    lower_is_better = _CRITERIA[criteria[0]][1]
+    ax.set_ylabel(
+        "criterion (lower is better)"
+        if lower_is_better
+        else "held-out log-likelihood per point (higher is better)"
+    )
+    ax.legend(loc="best")
+    return CriteriaArtists(lines, best, marks)
+
+
+# ---------------------------------------------------------------------------------------
+# EM in motion
+
+
+def _frame_indices(n_states: int, max_frames: int) -> np.ndarray:
+    """Up to ``max_frames`` states, geometrically spaced: EM moves most at the start."""
+    if n_states <= max_frames:
+        return np.arange(n_states)
+    picks = np.unique(np.round(np.geomspace(1, n_states, max_frames)).astype(int) - 1)
+    return picks
+
+
+def animate_em(
+    X: Any,
+    history: Sequence[Any],
+    covariance_type: str = "full",
+    *,
+    ax: Axes | None = None,
+    max_frames: int = 12,
+    n_std: float | Iterable[float] = (1, 2),
+    interval: int = 700,
+    figsize: tuple[float, float] = (7.0, 3.2),
+    dpi: float = 80,
+    close: bool = True,
+) -> FuncAnimation:
+    r"""Animate an EM run: ellipses moving, points recoloured, the log-likelihood climbing.
+
+    Each frame shows one entry of ``history``: every point coloured by its
+    responsibilities (a blend of the component colours, :math:`\sum_k r_{ik}\,c_k`, from
+    :func:`gmmlib.em.e_step`), each component's ellipses at ``n_std`` standard deviations
+    shaded by its weight, and, beside it, the mean log-likelihood of every recorded
+    iteration with the current one marked. Long runs are thinned to ``max_frames``
+    geometrically spaced iterations (the start and the end always included), which keeps
+    :meth:`~matplotlib.animation.Animation.to_jshtml` output small.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+        The data the run was fitted on (project it to 2-D before running EM on it).
+    history : sequence of gmmlib.em.EMState
+        From :func:`gmmlib.em.em_history`: ``(weights, means, covariances,
+        mean_log_likelihood)`` per iteration, entry 0 being the start.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        How ``covariances`` are stored in ``history``.
+    ax : Axes, optional
+        Draw the data panel here (the iteration and log-likelihood go in its title);
+        by default a new figure with the data and the log-likelihood side by side.
+    max_frames : int, default=12
+    n_std : float or sequence of float, default=(1, 2)
+    interval : int, default=700
+        Milliseconds between frames.
+    figsize : (float, float), default=(7, 3.2)
+    dpi : float, default=80
+        Size and resolution of the new figure (ignored when ``ax`` is given); together
+        with ``max_frames`` they set the size of the embedded animation.
+    close : bool, default=True
+        Close the new figure from pyplot's registry, so a notebook shows the animation
+        (``HTML(anim.to_jshtml())``) without also showing a still of its last frame.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+    """
+    from .em import e_step  # deferred: plotting only needs EM for this one picture
+
+    X = _check_points(X)
+    if len(history) == 0:
+        raise ValueError("history is empty; pass the list returned by gmmlib.em.em_history.")
+    if int(max_frames) < 1:
+        raise ValueError(f"max_frames must be a positive integer; got {max_frames!r}.")
+    n_components, n_features = np.shape(history[0].means)
+    if n_features != 2:
+        raise ValueError(
+            f"the history's means have {n_features} features; the animation is 2-D. "
+            "Run EM on a 2-D projection of the data (e.g. PCA) to animate it."
+        )
+    check_covariance_type(covariance_type)
+    stds = _check_n_std(n_std)
+    log_likelihoods = np.array([state.mean_log_likelihood for state in history], dtype=float)
+    frames = _frame_indices(len(history), int(max_frames))
+
+    created = ax is None
+    if created:
+        fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, width_ratios=(1.2, 1))
+        curve_ax.plot(np.arange(len(history)), log_likelihoods, color="0.3")
+        (marker,) = curve_ax.plot([], [], "o", color="C3")
+        curve_ax.set_xlabel("iteration")
+        curve_ax.set_ylabel("mean log-likelihood")
+    else:
+        fig, marker = ax.figure, None
+    colours = colormaps["tab10"](np.arange(n_components) % 10)
+    points = ax.scatter(X[:, 0], X[:, 1], s=12, zorder=2)
+    patches = [
+        [Ellipse((0, 0), 0, 0, facecolor=colours[k], edgecolor="none") for _ in stds]
+        for k in range(n_components)
+    ]
+    for patch in (p for row in patches for p in row):
+        ax.add_patch(patch)
+    pad = 0.1 * (X.max(axis=0) - X.min(axis=0))
+    ax.set_xlim(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0])
+    ax.set_ylim(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1])
+    ax.set_aspect("equal", adjustable="box")
+    title = ax.set_title("")
+
+    def draw(index: int) -> list[Any]:
+        state = history[index]
+        log_resp, _ = e_step(X, state.weights, state.means, state.covariances, covariance_type)
+        points.set_facecolor(np.clip(np.exp(log_resp) @ colours[:, :3], 0.0, 1.0))
+        weights = np.asarray(state.weights)
+        covariances = _per_component(state.covariances, covariance_type, n_components)
+        for k, (mean, cov) in enumerate(zip(state.means, covariances, strict=True)):
+            width, height, angle = _ellipse_axes(_as_matrix(cov))
+            for n, patch in zip(stds, patches[k], strict=True):
+                patch.set_center(tuple(mean))
+                patch.set_width(n * width)
+                patch.set_height(n * height)
+                patch.set_angle(angle)
+                patch.set_alpha(0.35 * weights[k] / weights.max() / n)
+        label = f"iteration {index}"
+        if marker is not None:
+            marker.set_data([index], [log_likelihoods[index]])
+        else:
+            label += f", mean log-likelihood {log_likelihoods[index]:.3f}"
+        title.set_text(label)
+        return [points, title, *(p for row in patches for p in row)]
+
+    draw(int(frames[0]))
+    if created:
+        fig.tight_layout()
+        if close:
+            plt.close(fig)
+    return FuncAnimation(fig, draw, frames=[int(i) for i in frames], interval=interval, blit=False)
+
+
+# ---------------------------------------------------------------------------------------
+# digits
+
+
+def plot_digits(
+    data: Any, ax: Axes | None = None, *, n_cols: int = 10, n_images: int | None = 100
+) -> AxesImage:
+    """Show 8x8 grey-level images (scikit-learn's digits) side by side in a grid.
+
+    The images are tiled into one picture, ``n_cols`` per row with a one-pixel white gap,
+    drawn with one ``imshow`` on ``0`` (white) to ``16`` (black), the digits' range; values
+    outside it (as in sampled digits) are clipped to the ends.
+
+    Parameters
+    ----------
+    data : array-like of shape (n, 64) or (n, 8, 8)
+    ax : Axes, optional
+        By default a new figure sized to the grid.
+    n_cols : int, default=10
+    n_images : int or None, default=100
+        Show the first ``n_images`` images (all with ``None``).
+
+    Returns
+    -------
+    AxesImage
+    """
+    data = np.asarray(data, dtype=float)
+    if data.ndim == 3 and data.shape[1:] == (8, 8):
+        data = data.reshape(len(data), 64)
+    if data.ndim != 2 or data.shape[1] != 64 or len(data) == 0:
+        raise ValueError(
+            f"data must hold 8x8 images, with shape (n, 64) or (n, 8, 8); got {data.shape}. "
+            "If it is a PCA projection, map it back with pca.inverse_transform first."
+        )
+    if int(n_cols) < 1:
+        raise ValueError(f"n_cols must be a positive integer; got {n_cols!r}.")
+    images = data if n_images is None else data[: int(n_images)]
+    n_cols = min(int(n_cols), len(images))
+    n_rows = -(-len(images) // n_cols)
+    mosaic = np.full((9 * n_rows - 1, 9 * n_cols - 1), np.nan)
+    for i, image in enumerate(images):
+        row, col = divmod(i, n_cols)
+        mosaic[9 * row : 9 * row + 8, 9 * col : 9 * col + 8] = image.reshape(8, 8)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.8 * n_cols, 0.8 * n_rows))
+    shown = ax.imshow(mosaic, cmap="binary", vmin=0, vmax=16, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return shown

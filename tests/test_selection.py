@@ -1,0 +1,326 @@
+"""gmmlib.selection: the model choice the book relies on, and that it cannot be fooled."""
+
+import warnings
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.datasets import make_blobs, make_moons  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from gmmlib import GaussianMixture, selection  # noqa: E402
+from gmmlib.selection import ModelSelection, degenerate_components, select_model  # noqa: E402
+
+COLUMNS = (
+    "n_components covariance_type n_parameters log_likelihood bic aic converged degenerate".split()
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def stretched():
+    X, _ = make_blobs(1250, centers=4, cluster_std=0.6, random_state=0)
+    return X[:, ::-1] @ np.random.RandomState(15).randn(2, 2)
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return make_moons(200, noise=0.05, random_state=0)[0]
+
+
+def _repeated_point():
+    """Two blobs plus 30 copies of one reading (a sensor's default value, say)."""
+    X, _ = make_blobs(300, centers=2, cluster_std=0.6, random_state=1)
+    return np.vstack([X, np.zeros((30, 2))])
+
+
+def _rounded():
+    """Three blobs rounded to whole numbers: 300 points on a few dozen grid sites."""
+    X, _ = make_blobs(300, centers=3, cluster_std=0.6, random_state=2)
+    return np.round(X)
+
+
+# --------------------------------------------------------------------------- the issue's cases
+
+
+@pytest.mark.parametrize("criterion", ["bic", "aic"])
+def test_stretched_blobs_choose_four_full_components(stretched, criterion):
+    result = select_model(stretched, range(1, 11), ("full",), criterion, random_state=0)
+    assert result.best_params_ == {"n_components": 4, "covariance_type": "full"}
+    assert isinstance(result.best_estimator_, GaussianMixture)
+    assert result.best_estimator_.n_components == 4
+    assert not result.table["degenerate"].any() and result.table["converged"].all()
+
+
+def test_moons_bic_chooses_fewer_components_than_aic(moons):
+    by_bic = select_model(moons, range(1, 21), ("full",), "bic", random_state=0)
+    # the same fits judged by AIC (select_model(..., "aic") would refit the same ones)
+    by_aic = ModelSelection(by_bic.table, by_bic.estimators_, "aic")
+    k_bic = by_bic.best_params_["n_components"]
+    k_aic = by_aic.best_params_["n_components"]
+    assert 2 < k_bic < k_aic <= 16
+    usable = by_bic.table[~by_bic.table["degenerate"]]
+    assert k_aic == usable.loc[usable["aic"].idxmin(), "n_components"]
+
+
+@pytest.mark.parametrize("make", [_repeated_point, _rounded], ids=["repeated_point", "rounded"])
+def test_repeated_values_do_not_select_a_degenerate_model(make):
+    X = make()
+    result = select_model(X, range(1, 8), ("full", "spherical"), random_state=0)
+    table = result.table
+    # the trap is real: the lowest BIC of all belongs to a collapsed fit ...
+    assert table["degenerate"].any()
+    assert table.loc[table["bic"].idxmin(), "degenerate"]
+    # ... and it is not chosen
+    assert not table.loc[result.best_index_, "degenerate"]
+    best = result.best_estimator_
+    assert not degenerate_components(best, X).any()
+    smallest_variance = min(np.linalg.eigvalsh(c).min() for c in _matrices(best))
+    assert smallest_variance > 1e-2
+
+
+def _matrices(model):
+    c = model.covariances_
+    return c if model.covariance_type == "full" else [v * np.eye(2) for v in c]
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_table_has_a_row_per_candidate_consistent_with_the_estimators(stretched):
+    X = stretched[:300]
+    result = select_model(X, [1, 3, 4], ("tied", "diag"), random_state=1)
+    table = result.table
+    assert list(table.columns) == COLUMNS
+    assert list(zip(table["n_components"], table["covariance_type"], strict=True)) == [
+        (k, t) for t in ("tied", "diag") for k in (1, 3, 4)
+    ]
+    assert len(result.estimators_) == len(table)
+    for row, model in zip(table.itertuples(), result.estimators_, strict=True):
+        assert (model.n_components, model.covariance_type) == (
+            row.n_components,
+            row.covariance_type,
+        )
+        assert row.n_parameters == model.n_parameters()
+        assert row.log_likelihood == pytest.approx(model.score(X) * len(X))
+        assert row.bic == pytest.approx(model.bic(X))
+        assert row.aic == pytest.approx(model.aic(X))
+        assert row.converged == model.converged_
+    assert table["bic"].dtype == float and table["degenerate"].dtype == bool
+    assert "cv_log_likelihood" not in table
+
+
+def test_cross_validation_reports_held_out_likelihood_and_takes_the_highest(stretched):
+    X = stretched[:400]
+    result = select_model(X, range(2, 7), ("full",), "cv", cv=3, n_init=2, random_state=0)
+    assert list(result.table.columns) == COLUMNS + ["cv_log_likelihood"]
+    held_out = result.table.set_index("n_components")["cv_log_likelihood"]
+    assert np.isfinite(held_out).all()
+    assert held_out[4] > held_out[3] + 0.1 > held_out[2] + 0.2  # the four groups matter
+    assert result.best_params_["n_components"] == held_out.idxmax()
+    assert held_out.idxmax() in (4, 5)  # beyond four, held-out gains are noise
+    # the held-out score is per point: below the in-sample one, on the same scale
+    in_sample = result.table.set_index("n_components")["log_likelihood"] / len(X)
+    assert in_sample[4] - 0.2 < held_out[4] < in_sample[4]
+
+
+def test_same_seed_same_table_in_parallel_or_not(moons):
+    serial = select_model(moons, range(1, 4), ("full",), n_init=2, random_state=3)
+    parallel = select_model(moons, range(1, 4), ("full",), n_init=2, random_state=3, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.table, parallel.table)
+    assert serial.best_params_ == parallel.best_params_
+
+
+def test_progress_bar_counts_the_fits(moons, capsys):
+    select_model(moons, [1, 2], ("full",), "cv", cv=2, n_init=1, random_state=0, progress=True)
+    err = capsys.readouterr().err
+    assert "select_model" in err and "6/6" in err
+
+
+def test_plot_draws_the_criteria(moons):
+    result = select_model(moons, range(1, 6), ("full",), random_state=0)
+    _, ax = plt.subplots()
+    drawn = result.plot(ax=ax)
+    assert set(drawn.lines) == {("bic", "full"), ("aic", "full")}
+    np.testing.assert_allclose(drawn.lines["bic", "full"].get_ydata(), result.table["bic"])
+    assert drawn.best["bic", "full"].get_xdata()[0] == result.best_params_["n_components"]
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------- restarts
+
+
+def test_each_candidate_keeps_the_best_of_its_starts(moons):
+    seeds = np.array([11, 12, 13, 14])
+    kept = selection._fit_candidate(moons, None, None, 8, "full", seeds, {})
+    each = [
+        GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) * len(moons) for s in seeds
+    ]
+    assert kept.log_likelihood == pytest.approx(max(each))
+    assert max(each) - min(each) > 1  # the starts disagree, so keeping the best matters
+
+
+def test_a_collapsed_start_loses_to_any_sound_one(moons, monkeypatch):
+    seeds = np.array([11, 12, 13, 14])
+    each = [GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) for s in seeds]
+    best_seed = int(seeds[np.argmax(each)])
+
+    def flag_best_seed(model, X, **_):
+        return np.full(model.n_components, model.random_state == best_seed)
+
+    monkeypatch.setattr(selection, "degenerate_components", flag_best_seed)
+    kept = selection._fit_candidate(moons, None, None, 8, "full", seeds, {})
+    assert not kept.degenerate
+    assert kept.log_likelihood == pytest.approx(sorted(each)[-2] * len(moons))
+
+    monkeypatch.setattr(selection, "degenerate_components", lambda m, X, **_: np.ones(8, bool))
+    assert selection._fit_candidate(moons, None, None, 8, "full", seeds, {}).degenerate
+
+
+def test_unconverged_fits_are_reported(moons):
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        result = select_model(
+            moons, [6], ("full",), max_iter=2, tol=1e-12, n_init=1, random_state=0
+        )
+    assert not result.table["converged"].any()
+
+
+def test_when_every_fit_is_degenerate_nothing_is_chosen():
+    t = np.linspace(-1, 1, 60)
+    X = np.column_stack([t, 2 * t])  # on a line: every full covariance is flat across it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = select_model(X, [1, 2], ("full",), n_init=1, random_state=0)
+    assert result.table["degenerate"].all() and result.best_index_ is None
+    with pytest.raises(ValueError, match="all 2 fits are degenerate"):
+        _ = result.best_estimator_
+    with pytest.raises(ValueError, match="fewer components"):
+        _ = result.best_params_
+    assert "none (all degenerate)" in repr(result)
+
+
+# --------------------------------------------------------------------------- degeneracy
+
+
+def _model(weights, covariances, covariance_type, reg_covar=1e-6):
+    means = np.zeros((len(weights), 2))
+    return SimpleNamespace(
+        weights_=np.asarray(weights, float),
+        means_=means,
+        covariances_=np.asarray(covariances, float),
+        covariance_type=covariance_type,
+        reg_covar=reg_covar,
+    )
+
+
+@pytest.fixture(scope="module")
+def spread_data():
+    return np.random.RandomState(0).randn(100, 2)
+
+
+def test_a_direction_no_wider_than_reg_covar_is_degenerate(spread_data):
+    reg = 1e-6
+    flat = np.diag([1.0, 0.0]) + reg * np.eye(2)
+    tilted = np.full((2, 2), 0.5) + reg * np.eye(2)  # flat along (1, -1)
+    sound = np.diag([1.0, 0.01]) + reg * np.eye(2)
+    model = _model([0.3, 0.3, 0.4], [flat, tilted, sound], "full")
+    np.testing.assert_array_equal(degenerate_components(model, spread_data), [True, True, False])
+    spherical = _model([0.5, 0.5], [reg, 0.2 + reg], "spherical")
+    np.testing.assert_array_equal(degenerate_components(spherical, spread_data), [True, False])
+    diag = _model([0.5, 0.5], [[0.3, 1.5 * reg], [0.3, 0.3]], "diag")
+    np.testing.assert_array_equal(degenerate_components(diag, spread_data), [True, False])
+    tied = _model([0.5, 0.5], np.diag([1.0, 0.0]) + reg * np.eye(2), "tied")
+    np.testing.assert_array_equal(degenerate_components(tied, spread_data), [True, True])
+
+
+def test_tiny_relative_to_the_data_is_degenerate_even_above_reg_covar(spread_data):
+    X = 1e6 * spread_data  # huge units: 1e-3 is far above reg_covar yet 1e-15 of the spread
+    model = _model([0.5, 0.5], [np.diag([1e12, 1e-3]), np.diag([1e12, 1e9])], "full")
+    np.testing.assert_array_equal(degenerate_components(model, X), [True, False])
+
+
+def test_a_component_on_too_few_points_is_degenerate(spread_data):
+    sound = np.eye(2)
+    # 100 points: weight 0.02 is 2 points, too few for a full 2-D covariance (needs 3)
+    full = _model([0.98, 0.02], [sound, sound], "full")
+    np.testing.assert_array_equal(degenerate_components(full, spread_data), [False, True])
+    diag = _model([0.98, 0.02], [[1, 1], [1, 1]], "diag")
+    np.testing.assert_array_equal(degenerate_components(diag, spread_data), [False, False])
+    tied = _model([0.99, 0.01], sound, "tied")  # a shared covariance cannot collapse
+    np.testing.assert_array_equal(degenerate_components(tied, spread_data), [False, False])
+
+
+def test_a_fitted_component_on_repeated_values_is_found():
+    X = _repeated_point()
+    model = GaussianMixture(3, random_state=0).fit(X)
+    flags = degenerate_components(model, X)
+    on_repeats = np.linalg.norm(model.means_, axis=1) < 1e-6
+    assert on_repeats.any()
+    np.testing.assert_array_equal(flags, on_repeats)
+
+
+def test_degenerate_components_checks_the_data(spread_data):
+    model = _model([1.0], [np.eye(2)], "full")
+    with pytest.raises(ValueError, match="2 features"):
+        degenerate_components(model, np.zeros((5, 3)))
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(n_components=[]), "n_components must be positive integers"),
+        (dict(n_components=[0, 1]), "n_components must be positive integers"),
+        (dict(n_components=[2.5]), "n_components must be positive integers"),
+        (dict(n_components=[1, 1]), "must not repeat"),
+        (dict(n_components=[300]), "sees only 200 points"),
+        (dict(covariance_types=()), "covariance_types is empty"),
+        (dict(covariance_types=("full", "round")), "covariance_type must be one of"),
+        (dict(criterion="mdl"), "criterion must be one of"),
+        (dict(n_init=0), "n_init must be a positive integer"),
+        (dict(criterion="cv", cv=1), "cv must be an integer between 2"),
+        (dict(criterion="cv", cv=2, n_components=[150]), "or fewer folds"),
+    ],
+)
+def test_bad_arguments_are_refused(moons, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        select_model(moons, **kwargs)
+
+
+def test_a_bad_estimator_parameter_is_raised_not_taken_for_a_collapse(moons):
+    with pytest.raises(ValueError, match="init_params must be one of"):
+        select_model(moons, [2], ("full",), init_params="median")
+
+
+def test_a_restart_that_loses_positive_definiteness_counts_as_collapsed(moons):
+    X = np.repeat(moons[:20], 10, axis=0)  # 20 sites, each repeated 10 times
+    result = select_model(X, [25], ("full",), reg_covar=0.0, n_init=2, random_state=0)
+    assert result.table["degenerate"].all()
+
+
+@pytest.mark.parametrize(
+    "X", [np.zeros(10), np.array([[0.0, np.nan], [1.0, 2.0]]), np.zeros((1, 2))]
+)
+def test_bad_data_is_refused(X):
+    with pytest.raises(ValueError, match="X must be a finite 2-D array"):
+        select_model(X, [1])
+
+
+def test_a_single_size_or_type_may_be_given_bare(moons):
+    result = select_model(moons, 2, "diag", n_init=1, random_state=0)
+    assert isinstance(result, ModelSelection)
+    assert result.best_params_ == {"n_components": 2, "covariance_type": "diag"}
