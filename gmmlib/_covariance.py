@@ -156,3 +156,23 @@ def expected_covariance_shape(
         "diag": (n_components, n_features),
         "spherical": (n_components,),
     }[check_covariance_type(covariance_type)]
+
+
+def covariance_matrices(
+    covariances: np.ndarray, covariance_type: str, n_components: int, n_features: int
+) -> np.ndarray:
+    """Every component's covariance written out as a full matrix, shape ``(K, d, d)``.
+
+    ``tied`` repeats the shared matrix, ``diag`` puts each vector on a diagonal and
+    ``spherical`` multiplies the identity by each variance.
+    """
+    covariances = np.asarray(covariances, dtype=float)
+    covariance_type = check_covariance_type(covariance_type)
+    if covariance_type == "full":
+        return covariances.copy()
+    if covariance_type == "tied":
+        return np.repeat(covariances[None], n_components, axis=0)
+    identity = np.eye(n_features)
+    if covariance_type == "diag":
+        return covariances[:, :, None] * identity
+    return covariances[:, None, None] * identity

@@ -20,6 +20,8 @@ ellipse centred at :math:`\mu` with full axes :math:`2n\sqrt{\lambda_1}` (along
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -36,7 +38,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Ellipse
 from matplotlib.ticker import MaxNLocator
 
-from ._covariance import check_covariance_type
+from ._covariance import check_covariance_type, covariance_matrices
 
 __all__ = [
     "draw_ellipse",
@@ -46,6 +48,7 @@ __all__ = [
     "plot_decision_regions",
     "plot_criteria",
     "animate_em",
+    "animation_html",
     "plot_digits",
     "GMMArtists",
     "KMeansArtists",
@@ -166,8 +169,10 @@ def _component_covariances(model: Any) -> list[np.ndarray]:
 
 def component_covariance_matrices(model: Any) -> np.ndarray:
     """Every component's covariance as a full matrix, shape ``(K, d, d)``, for any type."""
-    n_features = np.shape(model.means_)[1]
-    return np.array([_as_matrix(c, n_features) for c in _component_covariances(model)])
+    n_components, n_features = np.shape(model.means_)
+    return covariance_matrices(
+        model.covariances_, getattr(model, "covariance_type", "full"), n_components, n_features
+    )
 
 
 def _ellipse_axes(covariance: np.ndarray) -> tuple[float, float, float]:
@@ -707,3 +712,21 @@ def plot_digits(
     ax.set_xticks([])
     ax.set_yticks([])
     return shown
+
+
+def animation_html(animation: FuncAnimation, *, default_mode: str = "once") -> str:
+    """The animation as HTML with a frame player, ready for ``IPython.display.HTML``.
+
+    Matplotlib's :meth:`~matplotlib.animation.Animation.to_jshtml`, made fit for a book
+    that is read offline and checked by nbval: its link to a Font Awesome stylesheet on a
+    CDN is dropped (the book's theme ships Font Awesome, which draws the player's buttons),
+    and the random element id it draws on every call is replaced by a hash of the frames,
+    so running the notebook again gives identical output.
+    """
+    html = animation.to_jshtml(default_mode=default_mode)
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*', "", html)
+    random_ids = set(re.findall(r"_anim_img([0-9a-f]{32})", html))
+    for random_id in random_ids:
+        stable_id = hashlib.sha1(html.replace(random_id, "").encode()).hexdigest()[:32]
+        html = html.replace(random_id, stable_id)
+    return html

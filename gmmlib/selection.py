@@ -32,9 +32,13 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from ._covariance import _NOT_POSITIVE_DEFINITE, check_covariance_type, n_parameters
+from ._covariance import (
+    _NOT_POSITIVE_DEFINITE,
+    check_covariance_type,
+    covariance_matrices,
+    n_parameters,
+)
 from .mixture import GaussianMixture
-from .plotting import component_covariance_matrices
 
 __all__ = ["select_model", "ModelSelection", "degenerate_components"]
 
@@ -115,7 +119,9 @@ def degenerate_components(model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL) 
     )
     threshold = floor * np.eye(n_features) + rtol * spread
     lower = linalg.cholesky(threshold, lower=True)
-    unregularised = component_covariance_matrices(model) - reg_covar * np.eye(n_features)
+    n_components = len(model.weights_)
+    stored = covariance_matrices(model.covariances_, covariance_type, n_components, n_features)
+    unregularised = stored - reg_covar * np.eye(n_features)
     flat = np.empty(len(unregularised), dtype=bool)
     for k, covariance in enumerate(unregularised):
         half = linalg.solve_triangular(lower, covariance, lower=True)

@@ -465,3 +465,19 @@ def test_plot_digits_refuses_other_shapes():
         plotting.plot_digits(np.zeros((10, 41)))
     with pytest.raises(ValueError, match="n_cols"):
         plotting.plot_digits(np.zeros((10, 64)), n_cols=0)
+
+
+def test_animation_html_is_offline_and_reproducible():
+    from gmmlib import em
+    from gmmlib.plotting import animate_em, animation_html
+
+    X = np.random.RandomState(0).normal(size=(60, 2))
+    X[:30] += 4
+    history = em.em_history(
+        X, np.array([0.5, 0.5]), X[[0, 59]], np.array([np.eye(2)] * 2), "full", n_iter=3
+    )
+    first = animation_html(animate_em(X, history, max_frames=3))
+    second = animation_html(animate_em(X, history, max_frames=3))
+    assert first == second
+    assert "maxcdn" not in first and "https://" not in first
+    assert first.count("<img") >= 1
