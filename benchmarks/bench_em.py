@@ -20,29 +20,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
 from gmmlib import GaussianMixture
-
-
-def make_data(n_samples: int, n_features: int, n_components: int, seed: int = 0) -> np.ndarray:
-    """Gaussian clusters with random centres and random anisotropic shapes."""
-    rng = np.random.RandomState(seed)
-    centres = rng.normal(scale=4.0, size=(n_components, n_features))
-    labels = rng.randint(n_components, size=n_samples)
-    shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
-    noise = rng.normal(size=(n_samples, n_features))
-    return centres[labels] + np.einsum("nd,nde->ne", noise, shapes[labels])
+from gmmlib._covariance import precisions_of_variances
+from gmmlib.datasets import gaussian_clusters
 
 
 def same_start(X: np.ndarray, n_components: int, covariance_type: str, seed: int = 0) -> dict:
     """Starting parameters both libraries accept: a k-means++-like pick of means."""
     rng = np.random.RandomState(seed)
     means = X[rng.choice(len(X), n_components, replace=False)]
-    variances = X.var(axis=0)
-    precisions = {
-        "full": np.array([np.diag(1 / variances)] * n_components),
-        "tied": np.diag(1 / variances),
-        "diag": np.tile(1 / variances, (n_components, 1)),
-        "spherical": np.full(n_components, 1 / variances.mean()),
-    }[covariance_type]
+    precisions = precisions_of_variances(X.var(axis=0), covariance_type, n_components)
     return {
         "weights_init": np.full(n_components, 1 / n_components),
         "means_init": means,
@@ -113,7 +99,7 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
 
-    X = make_data(args.n_samples, args.n_features, args.n_components)
+    X, _ = gaussian_clusters(args.n_samples, args.n_features, args.n_components)
     print(
         f"EM on {args.n_samples:,} x {args.n_features} data, {args.n_components} components, "
         f"{args.n_iter} iterations from the same start; best of {args.repeats} runs"
@@ -122,7 +108,7 @@ def main() -> None:
         compare(X, args.n_components, covariance_type, args.n_iter, args.repeats)
 
     if not args.skip_memory:
-        X = make_data(1_000_000, 2, 10, seed=1)
+        X, _ = gaussian_clusters(1_000_000, 2, 10, random_state=1)
         print("Peak memory of one fit on 1,000,000 x 2 data, 10 components (full):")
         X_mib = X.nbytes / 2**20
         for name, cls in (("scikit-learn", SklearnMixture), ("gmmlib", GaussianMixture)):

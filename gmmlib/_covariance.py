@@ -176,3 +176,20 @@ def covariance_matrices(
     if covariance_type == "diag":
         return covariances[:, :, None] * identity
     return covariances[:, None, None] * identity
+
+
+def precisions_of_variances(
+    variances: np.ndarray, covariance_type: str, n_components: int
+) -> np.ndarray:
+    """Precisions, shaped for ``covariance_type``, of the covariance ``diag(variances)``.
+
+    Every component gets the same axis-aligned shape (``spherical``: the mean variance), a
+    neutral start for ``precisions_init`` when only the data's spread is known.
+    """
+    precision = 1.0 / np.asarray(variances, dtype=float)
+    return {
+        "full": np.repeat(np.diag(precision)[None], n_components, axis=0),
+        "tied": np.diag(precision),
+        "diag": np.tile(precision, (n_components, 1)),
+        "spherical": np.full(n_components, 1.0 / np.mean(variances)),
+    }[check_covariance_type(covariance_type)]

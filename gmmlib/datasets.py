@@ -11,6 +11,9 @@ mixture models never see it).
 :func:`moons`          two interleaved half circles: no Gaussian shape at all, the case
                        for a mixture as a density estimator rather than a clusterer
 =====================  ===============================================================
+
+:func:`gaussian_clusters` draws from a random Gaussian mixture in any dimension, for
+benchmarks and tests.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import make_blobs, make_moons
 
-__all__ = ["blobs", "stretched_blobs", "moons"]
+__all__ = ["blobs", "stretched_blobs", "moons", "gaussian_clusters"]
 
 
 def _check_n_samples(n_samples: int) -> int:
@@ -136,3 +139,27 @@ def moons(
     """
     n_samples = _check_n_samples(n_samples)
     return make_moons(n_samples=n_samples, noise=noise, random_state=random_state)
+
+
+def gaussian_clusters(
+    n_samples: int, n_features: int, n_components: int, *, random_state: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Points from a random mixture of ``n_components`` anisotropic Gaussians.
+
+    Centres are drawn from :math:`\mathcal N(0, 16 I)`; each cluster is
+    :math:`\mu_k + A_k z` with :math:`z \sim \mathcal N(0, I)` and a random matrix
+    :math:`A_k` (entries :math:`\mathcal N(0, 1/d)`), so clusters are tilted, stretched and
+    overlap a little. Labels are uniform. Used by the benchmarks and the tests.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    """
+    n_samples = _check_n_samples(n_samples)
+    rng = np.random.RandomState(random_state)
+    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    labels = rng.randint(n_components, size=n_samples)
+    shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
+    noise = rng.normal(size=(n_samples, n_features))
+    return centres[labels] + np.einsum("nd,nde->ne", noise, shapes[labels]), labels

@@ -59,3 +59,13 @@ def test_same_seed_same_data(make):
 def test_bad_n_samples_is_refused(make, bad):
     with pytest.raises(ValueError, match="n_samples must be a positive integer"):
         make(bad)
+
+
+def test_gaussian_clusters_shapes_and_seed():
+    from gmmlib.datasets import gaussian_clusters
+
+    X, y = gaussian_clusters(500, 5, 3, random_state=1)
+    assert X.shape == (500, 5) and y.shape == (500,)
+    assert set(np.unique(y)) == {0, 1, 2}
+    np.testing.assert_array_equal(X, gaussian_clusters(500, 5, 3, random_state=1)[0])
+    assert not np.array_equal(X, gaussian_clusters(500, 5, 3, random_state=2)[0])

@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture as SklearnMixture
 
 from gmmlib import GaussianMixture
 
-from gmmlib._covariance import COVARIANCE_TYPES
+from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
 
 TOL = dict(rtol=1e-6, atol=1e-6)
 
@@ -19,13 +19,7 @@ TOL = dict(rtol=1e-6, atol=1e-6)
 def start(X: np.ndarray, covariance_type: str, n_components: int = 3) -> dict:
     """A deliberately rough start: three data points as means, the data's spread as shape."""
     rng = np.random.RandomState(1)
-    variances = X.var(axis=0)
-    precisions = {
-        "full": np.array([np.diag(1 / variances)] * n_components),
-        "tied": np.diag(1 / variances),
-        "diag": np.tile(1 / variances, (n_components, 1)),
-        "spherical": np.full(n_components, 1 / variances.mean()),
-    }[covariance_type]
+    precisions = precisions_of_variances(X.var(axis=0), covariance_type, n_components)
     return dict(
         weights_init=np.array([0.2, 0.3, 0.5]),
         means_init=X[rng.choice(len(X), n_components, replace=False)],

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gmmlib import GaussianMixture, em
 from gmmlib._covariance import COVARIANCE_TYPES
+from gmmlib.datasets import gaussian_clusters
 
 covariance_types = st.sampled_from(COVARIANCE_TYPES)
 seeds = st.integers(0, 2**31 - 1)
@@ -20,12 +21,7 @@ SETTINGS = settings(max_examples=25, deadline=None)
 
 def mixture_data(seed: int, n_samples: int, n_features: int, n_clusters: int) -> np.ndarray:
     """Points around random centres with random shapes and scales."""
-    rng = np.random.RandomState(seed)
-    centres = rng.normal(scale=5.0, size=(n_clusters, n_features))
-    shapes = rng.normal(size=(n_clusters, n_features, n_features))
-    labels = rng.randint(n_clusters, size=n_samples)
-    noise = rng.normal(size=(n_samples, n_features))
-    return centres[labels] + np.einsum("nd,nde->ne", noise, shapes[labels])
+    return gaussian_clusters(n_samples, n_features, n_clusters, random_state=seed)[0]
 
 
 def random_parameters(seed: int, X: np.ndarray, n_components: int, covariance_type: str):
