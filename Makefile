@@ -12,8 +12,9 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 JB     := $(BIN)/jupyter-book
 CHROMIUM := /usr/bin/chromium
-# Chapters fit small models: one BLAS/OpenMP thread each is faster than two threads
-# fighting over two cores, and it makes every run sum in the same order.
+# Tests and chapters fit small models, two at a time (pytest -n 2, n_jobs=2): one BLAS/OpenMP
+# thread each is faster than four threads fighting over two cores, and every run sums in the
+# same order.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
@@ -44,7 +45,7 @@ notebooks: $(STAMP)
 test: test-unit test-notebooks test-build test-site
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/site -n 2
+	$(ONE_THREAD) $(BIN)/python -m pytest tests --ignore=tests/site -n 2
 
 test-notebooks: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python -m pytest book $(NBVAL) -n 2 --dist loadfile
