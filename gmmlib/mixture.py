@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -19,11 +20,27 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
 
 from . import _covariance as cov
 from .em import EMState, e_step, em_iterations, log_likelihood, m_step
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """Context in which BLAS runs on one thread.
+
+    :mod:`gmmlib.em` works on cache-sized chunks of samples, so each matrix product is small;
+    splitting such products over threads costs more than it gains, and far more when the
+    cores are busy (measured in ``benchmarks/bench_em.py``).
+    """
+    return _threadpools().limit(limits=1, user_api="blas")
 
 
 @dataclass
@@ -280,6 +297,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit the mixture to ``X`` and return each sample's most probable component."""
+        with _one_blas_thread():
+            return self._fit(X)
+
+    def _fit(self, X) -> np.ndarray:
         self._check_parameters()
         X = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
@@ -332,14 +353,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _log_resp(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        log_resp, _ = e_step(
-            X,
-            self.weights_,
-            self.means_,
-            self.covariances_,
-            self.covariance_type,
-            precisions_cholesky=self.precisions_cholesky_,
-        )
+        with _one_blas_thread():
+            log_resp, _ = e_step(
+                X,
+                self.weights_,
+                self.means_,
+                self.covariances_,
+                self.covariance_type,
+                precisions_cholesky=self.precisions_cholesky_,
+            )
         return log_resp
 
     def predict(self, X) -> np.ndarray:
@@ -354,14 +376,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Log-density :math:`\\log p(x_i)` of each sample, shape ``(N,)``."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return log_likelihood(
-            X,
-            self.weights_,
-            self.means_,
-            self.covariances_,
-            self.covariance_type,
-            precisions_cholesky=self.precisions_cholesky_,
-        )
+        with _one_blas_thread():
+            return log_likelihood(
+                X,
+                self.weights_,
+                self.means_,
+                self.covariances_,
+                self.covariance_type,
+                precisions_cholesky=self.precisions_cholesky_,
+            )
 
     def score(self, X, y=None) -> float:
         """Mean log-likelihood :math:`\\frac1N \\sum_i \\log p(x_i)`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import ConvergenceWarning
@@ -13,10 +13,11 @@ from sklearn.exceptions import ConvergenceWarning
 from gmmlib import GaussianMixture, em
 from gmmlib._covariance import COVARIANCE_TYPES
 from gmmlib.datasets import gaussian_clusters
+from gmmlib.selection import degenerate_components
 
 covariance_types = st.sampled_from(COVARIANCE_TYPES)
 seeds = st.integers(0, 2**31 - 1)
-SETTINGS = settings(max_examples=25, deadline=None)
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None)
 
 
 def mixture_data(seed: int, n_samples: int, n_features: int, n_clusters: int) -> np.ndarray:
@@ -73,6 +74,15 @@ def test_responsibilities_sum_to_one(X, seed, covariance_type, n_components):
 @SETTINGS
 @given(seed=seeds, covariance_type=covariance_types, n_components=st.integers(1, 4))
 def test_log_likelihood_never_decreases(seed, covariance_type, n_components):
+    """EM's guarantee, for the exact M-step.
+
+    ``reg_covar`` adds a constant to the maximising covariances, so the M-step is then not
+    quite the maximiser and late iterations can lose up to about ``reg_covar`` (scikit-learn
+    shows the same -8e-9 dips with the default 1e-6); the property is tested with a
+    regulariser too small to matter. A component that collapses onto a few points (a
+    covariance ~1e-13 in some direction) leaves the likelihood to rounding, so such runs,
+    which ``degenerate_components`` flags, are set aside.
+    """
     X = mixture_data(seed, 120, 3, 3)
     model = fit_quietly(
         GaussianMixture(
@@ -81,10 +91,12 @@ def test_log_likelihood_never_decreases(seed, covariance_type, n_components):
             init_params="random",
             max_iter=60,
             tol=0.0,
+            reg_covar=1e-13,
             random_state=seed,
         ),
         X,
     )
+    assume(not degenerate_components(model, X).any())
     bounds = np.array(model.lower_bounds_)
     assert len(bounds) == 60
     # Up to rounding: a relative slack of 1e-10 of the bound's size.
