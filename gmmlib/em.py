@@ -37,10 +37,14 @@ from ._covariance import precisions_cholesky as _precisions_cholesky
 #: Scratch memory per chunk, in float64 numbers (2**17 numbers = 1 MiB: it stays in cache).
 _CHUNK_NUMBERS = 2**17
 
-#: Log-responsibilities below this are treated as exactly zero when exponentiated.
-#: :math:`e^{-600} \approx 10^{-261}` cannot change any sum of responsibilities in float64,
-#: but products of such numbers become subnormal, which slows matrix products ~50-fold.
+#: Log-probabilities more than 600 below a row's largest are raised to it before
+#: exponentiating: :math:`e^{-600} \approx 10^{-261}` cannot change any sum of
+#: responsibilities in float64, whereas the true, smaller values are subnormal numbers,
+#: which slow every later matrix product ~50-fold.
 _LOG_FLOOR = -600.0
+
+#: Responsibilities at or below this (the floor's own value) count as zero.
+_NEGLIGIBLE = 2 * math.exp(_LOG_FLOOR)
 
 
 def _chunks(n_samples: int, numbers_per_row: int) -> Iterator[slice]:
@@ -149,48 +153,56 @@ def log_gaussian_prob(
     return out
 
 
-def _exp_flushed(log_values: np.ndarray) -> np.ndarray:
-    """``exp`` in place, with values below :data:`_LOG_FLOOR` flushed to exactly zero."""
-    np.putmask(log_values, log_values < _LOG_FLOOR, -np.inf)
-    return np.exp(log_values, out=log_values)
-
-
-def _normalise_log(weighted_log_prob: np.ndarray) -> np.ndarray:
+def _normalise_log(
+    weighted_log_prob: np.ndarray, resp: np.ndarray | None = None
+) -> np.ndarray:
     r"""Turn :math:`\log \pi_k \mathcal N(x_i\mid\cdot)` into :math:`\log r_{ik}` in place.
 
     Returns :math:`\log p(x_i) = \log\sum_k \exp(\cdot)` per row, by the log-sum-exp trick:
-    subtract the row maximum before exponentiating so nothing overflows. Terms more than
-    600 below the maximum are clipped there; they cannot change the sum in float64.
+    subtract the row maximum before exponentiating so nothing overflows (terms are floored
+    at :data:`_LOG_FLOOR` below the maximum). If ``resp`` is given, the responsibilities
+    :math:`r_{ik}` themselves are written into it, from the same exponentials.
     """
     row_max = weighted_log_prob.max(axis=1, keepdims=True)
     row_max[~np.isfinite(row_max)] = 0.0
     shifted = weighted_log_prob - row_max
     np.maximum(shifted, _LOG_FLOOR, out=shifted)
-    log_norm = np.log(np.sum(np.exp(shifted, out=shifted), axis=1)) + row_max[:, 0]
+    terms = np.exp(shifted, out=shifted)
+    total = terms.sum(axis=1)
+    log_norm = np.log(total) + row_max[:, 0]
     with np.errstate(invalid="ignore"):
         weighted_log_prob -= log_norm[:, None]
+    if resp is not None:
+        np.divide(terms, total[:, None], out=resp)
     return log_norm
 
 
-def _log_resp_and_norm(
+def _expectations(
     X: np.ndarray,
     weights: np.ndarray,
     means: np.ndarray,
     covariances: np.ndarray,
     covariance_type: str,
     precisions_cholesky: np.ndarray | None,
+    *,
+    log: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk by chunk: the weighted log-densities, normalised while still in cache."""
+    r"""The E-step's chunk loop: each block is normalised while it is still in cache.
+
+    Returns the log-responsibilities (``log=True``) or the responsibilities themselves,
+    and the per-sample log-likelihoods :math:`\log p(x_i)`.
+    """
     if precisions_cholesky is None:
         precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
     density = _WeightedLogDensity(weights, means, precisions_cholesky, covariance_type)
-    log_resp = np.empty((X.shape[0], means.shape[0]))
+    out = np.empty((X.shape[0], means.shape[0]))
     log_norm = np.empty(X.shape[0])
     for rows in _chunks(X.shape[0], density.numbers_per_row):
         block = density(X[rows])
-        log_norm[rows] = _normalise_log(block)
-        log_resp[rows] = block
-    return log_resp, log_norm
+        log_norm[rows] = _normalise_log(block, resp=None if log else out[rows])
+        if log:
+            out[rows] = block
+    return out, log_norm
 
 
 def e_step(
@@ -221,8 +233,8 @@ def e_step(
     log_resp : array of shape (N, K), :math:`\log r_{ik}`; each row's exponentials sum to 1.
     mean_log_likelihood : float, :math:`\frac1N \sum_i \log p(x_i)`.
     """
-    log_resp, log_norm = _log_resp_and_norm(
-        X, weights, means, covariances, covariance_type, precisions_cholesky
+    log_resp, log_norm = _expectations(
+        X, weights, means, covariances, covariance_type, precisions_cholesky, log=True
     )
     return log_resp, float(np.mean(log_norm))
 
@@ -237,8 +249,8 @@ def log_likelihood(
     precisions_cholesky: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Per-sample log-likelihood :math:`\log p(x_i) = \log\sum_k \pi_k \mathcal N(x_i\mid\mu_k,\Sigma_k)`."""
-    return _log_resp_and_norm(
-        X, weights, means, covariances, covariance_type, precisions_cholesky
+    return _expectations(
+        X, weights, means, covariances, covariance_type, precisions_cholesky, log=False
     )[1]
 
 
@@ -266,9 +278,9 @@ def _estimate_covariances(
     if covariance_type == "full":
         covariances = np.empty((n_components, n_features, n_features))
         for k, resp_k in enumerate(resp.T):
-            # Points with zero responsibility add nothing: after a few iterations most
-            # responsibilities are exactly zero (see _LOG_FLOOR), so skip them.
-            active = np.flatnonzero(resp_k)
+            # Points with negligible responsibility add nothing: after a few iterations
+            # most responsibilities sit at the floor (see _LOG_FLOOR), so skip them.
+            active = np.flatnonzero(resp_k > _NEGLIGIBLE)
             scatter = np.zeros((n_features, n_features))
             for part in _chunks(len(active), n_features):
                 rows = active[part]
@@ -354,30 +366,30 @@ def em_iterations(
     reg_covar: float = 1e-6,
     precisions_cholesky: np.ndarray | None = None,
 ) -> Iterator[tuple[EMState, np.ndarray]]:
-    """Run EM from the given start, forever; the caller decides when to stop.
+    r"""Run EM from the given start, forever; the caller decides when to stop.
 
-    Yields ``(state, log_resp)`` pairs: first the start, then the parameters after each
-    E-step + M-step, each with its mean log-likelihood and log-responsibilities (both
-    computed by the next E-step, which is the one EM needs anyway).
+    Each round is :func:`e_step` then :func:`m_step`. Yields ``(state, resp)`` pairs: first
+    the start, then the parameters after each iteration, each with its mean log-likelihood
+    and responsibilities :math:`r_{ik}` (both from the next E-step, which EM needs anyway).
+    The E-step here hands the M-step :math:`r_{ik}` directly, from the same exponentials
+    that normalise them, rather than :math:`\log r_{ik}` to exponentiate again.
     """
     prec_chol = precisions_cholesky
     if prec_chol is None:
         prec_chol = _precisions_cholesky(covariances, covariance_type)
     while True:
-        log_resp, mean_ll = e_step(
-            X, weights, means, covariances, covariance_type, precisions_cholesky=prec_chol
+        resp, log_norm = _expectations(
+            X, weights, means, covariances, covariance_type, prec_chol, log=False
         )
+        mean_ll = float(np.mean(log_norm))
         if not np.isfinite(mean_ll):
             raise ValueError(
                 "The log-likelihood is not finite: the data's values are too large or too "
                 "small for floating point. Rescale the data (e.g. StandardScaler)."
             )
-        yield EMState(weights, means, covariances, mean_ll), log_resp
-        weights, means, covariances = m_step(
-            X, _exp_flushed(log_resp), covariance_type, reg_covar
-        )
+        yield EMState(weights, means, covariances, mean_ll), resp
+        weights, means, covariances = m_step(X, resp, covariance_type, reg_covar)
         prec_chol = _precisions_cholesky(covariances, covariance_type)
-
 
 
 def em_history(

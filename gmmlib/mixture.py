@@ -48,7 +48,7 @@ class _Run:
     """The outcome of one EM run from one start."""
 
     state: EMState
-    log_resp: np.ndarray
+    resp: np.ndarray
     lower_bound: float
     lower_bounds: list[float]
     n_iter: int
@@ -272,13 +272,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             reg_covar=self.reg_covar,
             precisions_cholesky=prec_chol,
         )
-        state, log_resp = next(states)
+        state, resp = next(states)
         lower_bounds: list[float] = []
         converged, n_iter = False, 0
         for n_iter in range(1, self.max_iter + 1):
             previous, lower_bound = lower_bound, state.mean_log_likelihood
             lower_bounds.append(lower_bound)
-            state, log_resp = next(states)
+            state, resp = next(states)
             change = lower_bound - previous
             if self.verbose and n_iter % self.verbose_interval == 0:
                 print(f"  Iteration {n_iter}\t log-likelihood change {change:.5f}")
@@ -288,7 +288,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.verbose:
             status = "converged" if converged else "did not converge"
             print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
-        return _Run(state, log_resp, lower_bound, lower_bounds, n_iter, converged)
+        return _Run(state, resp, lower_bound, lower_bounds, n_iter, converged)
 
     def fit(self, X, y=None) -> GaussianMixture:
         """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``."""
@@ -338,7 +338,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
-        return best.log_resp.argmax(axis=1)
+        return best.resp.argmax(axis=1)
 
     def _set_parameters(self, state: EMState) -> None:
         self.weights_ = state.weights
