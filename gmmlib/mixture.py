@@ -181,14 +181,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False; got {self.warm_start!r}.")
 
-    def _check_initial_parameters(self, n_features: int):
-        """Validated copies of ``weights_init``, ``means_init``, ``precisions_init``."""
+    def _check_initial_parameters(self, n_features: int) -> tuple:
+        """Validated float64 copies of ``weights_init``, ``means_init``, ``precisions_init``."""
         k = self.n_components
         weights = means = precisions = None
         if self.weights_init is not None:
             weights = _as_finite_array("weights_init", self.weights_init, (k,))
             if np.any(weights < 0) or np.any(weights > 1):
-                raise ValueError("weights_init must lie in [0, 1]; got " f"{weights}.")
+                raise ValueError(f"weights_init must lie in [0, 1]; got {weights}.")
             if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
                 raise ValueError(
                     f"weights_init must sum to 1; they sum to {weights.sum():.10g}. "
@@ -199,22 +199,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.precisions_init is not None:
             shape = cov.expected_covariance_shape(self.covariance_type, k, n_features)
             precisions = _as_finite_array("precisions_init", self.precisions_init, shape)
-            matrices = precisions.reshape(-1, n_features, n_features) if (
-                self.covariance_type in ("full", "tied")
-            ) else None
-            if matrices is None:
+            if self.covariance_type in ("diag", "spherical"):
                 if np.any(precisions <= 0):
                     raise ValueError(
                         f"precisions_init ({self.covariance_type}) must be positive."
                     )
-            elif not (
-                np.allclose(matrices, np.swapaxes(matrices, 1, 2))
-                and np.all(np.linalg.eigvalsh(matrices) > 0)
-            ):
-                raise ValueError(
-                    f"precisions_init ({self.covariance_type}) must be symmetric and "
-                    "positive definite (the inverse of a covariance matrix)."
-                )
+            else:
+                matrices = precisions.reshape(-1, n_features, n_features)
+                if not (
+                    np.allclose(matrices, np.swapaxes(matrices, 1, 2))
+                    and np.all(np.linalg.eigvalsh(matrices) > 0)
+                ):
+                    raise ValueError(
+                        f"precisions_init ({self.covariance_type}) must be symmetric and "
+                        "positive definite (the inverse of a covariance matrix)."
+                    )
         return weights, means, precisions
 
     def _validate_X(self, X, *, reset: bool) -> np.ndarray:
