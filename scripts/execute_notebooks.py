@@ -29,6 +29,15 @@ def execute(path: Path, timeout: int = 600) -> float:
     )
     client.execute()
     nbformat.write(notebook, path)
+    # An exception raised while an output is rendered (a bad mathtext label, say) is saved
+    # as an error output without stopping the run: treat it as the failure it is.
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                raise RuntimeError(
+                    f"{path}: cell {index} produced an error output "
+                    f"({output.get('ename')}: {output.get('evalue')}); fix it and run again."
+                )
     return time.perf_counter() - start
 
 
