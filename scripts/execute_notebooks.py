@@ -16,6 +16,27 @@ import nbformat
 from nbclient import NotebookClient
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive prints to the same stream into one output.
+
+    How a kernel splits printed text into messages depends on timing; merged, the committed
+    outputs do not change from one run to the next.
+    """
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     """Run every cell of the notebook at ``path`` and write the outputs back; return seconds."""
     notebook = nbformat.read(path, as_version=4)
@@ -28,6 +49,9 @@ def execute(path: Path, timeout: int = 600) -> float:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     nbformat.write(notebook, path)
     # An exception raised while an output is rendered (a bad mathtext label, say) is saved
     # as an error output without stopping the run: treat it as the failure it is.
