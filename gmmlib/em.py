@@ -139,20 +139,6 @@ class _WeightedLogDensity:
         return out
 
 
-def log_gaussian_prob(
-    X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, covariance_type: str
-) -> np.ndarray:
-    r"""Log-densities :math:`\log \mathcal N(x_i \mid \mu_k, \Sigma_k)`, shape ``(N, K)``.
-
-    See :class:`_WeightedLogDensity` (here with all weights equal to one).
-    """
-    density = _WeightedLogDensity(np.ones(len(means)), means, prec_chol, covariance_type)
-    out = np.empty((X.shape[0], means.shape[0]))
-    for rows in _chunks(X.shape[0], density.numbers_per_row):
-        out[rows] = density(X[rows])
-    return out
-
-
 def _normalise_log(
     weighted_log_prob: np.ndarray, resp: np.ndarray | None = None
 ) -> np.ndarray:
