@@ -152,21 +152,6 @@ def _as_matrix(covariance: Any, n_features: int = 2) -> np.ndarray:
     )
 
 
-def _per_component(covariances: Any, covariance_type: str, n_components: int) -> list[np.ndarray]:
-    """Split stored covariances into one entry per component (``tied`` shares one matrix)."""
-    covariances = np.asarray(covariances, dtype=float)
-    if check_covariance_type(covariance_type) == "tied":
-        return [covariances] * n_components
-    return list(covariances)
-
-
-def _component_covariances(model: Any) -> list[np.ndarray]:
-    """Each component's covariance of a fitted model, in its stored form."""
-    return _per_component(
-        model.covariances_, getattr(model, "covariance_type", "full"), len(model.weights_)
-    )
-
-
 def component_covariance_matrices(model: Any) -> np.ndarray:
     """Every component's covariance as a full matrix, shape ``(K, d, d)``, for any type."""
     n_components, n_features = np.shape(model.means_)
@@ -301,7 +286,7 @@ def plot_gmm(model: Any, X: Any, ax: Axes | None = None, label: bool = True) -> 
     ellipses = [
         draw_ellipse(mean, cov, ax, facecolor=colour, edgecolor="none", alpha=w * scale)
         for mean, cov, w, colour in zip(
-            model.means_, _component_covariances(model), weights, colours, strict=True
+            model.means_, component_covariance_matrices(model), weights, colours, strict=True
         )
     ]
     ax.axis("equal")
@@ -638,9 +623,9 @@ def animate_em(
         log_resp, _ = e_step(X, state.weights, state.means, state.covariances, covariance_type)
         points.set_facecolor(np.clip(np.exp(log_resp) @ colours[:, :3], 0.0, 1.0))
         weights = np.asarray(state.weights)
-        covariances = _per_component(state.covariances, covariance_type, n_components)
+        covariances = covariance_matrices(state.covariances, covariance_type, n_components, 2)
         for k, (mean, cov) in enumerate(zip(state.means, covariances, strict=True)):
-            width, height, angle = _ellipse_axes(_as_matrix(cov))
+            width, height, angle = _ellipse_axes(cov)
             for n, patch in zip(stds, patches[k], strict=True):
                 patch.set_center(tuple(mean))
                 patch.set_width(n * width)
