@@ -21,11 +21,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import make_blobs, make_moons
 
+from ._validation import is_integer
+
 __all__ = ["blobs", "stretched_blobs", "moons", "gaussian_clusters"]
 
 
 def _check_n_samples(n_samples: int) -> int:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+    if not is_integer(n_samples) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
     return int(n_samples)
 

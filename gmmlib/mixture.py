@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from . import _covariance as cov
+from ._validation import is_integer
 from .em import EMState, e_step, em_iterations, log_likelihood, m_step
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -57,7 +58,7 @@ class _Run:
 
 def _check_number(name: str, value, kind: type, low: float, low_inclusive: bool = True) -> None:
     """Raise a ValueError unless ``value`` is a ``kind`` (int or real) at least ``low``."""
-    is_kind = isinstance(value, numbers.Integral if kind is int else numbers.Real)
+    is_kind = is_integer(value) if kind is int else isinstance(value, numbers.Real)
     if isinstance(value, bool) or not is_kind or not np.isfinite(value):
         raise ValueError(f"{name} must be a finite {kind.__name__}; got {value!r}.")
     if value < low or (value == low and not low_inclusive):
@@ -411,7 +412,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Gaussian. Seeded by ``random_state``, so repeated calls give the same draw.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        if not is_integer(n_samples) or n_samples < 1:
             raise ValueError(
                 f"n_samples must be a positive integer (at least 1); got {n_samples!r}."
             )

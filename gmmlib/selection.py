@@ -38,6 +38,7 @@ from ._covariance import (
     covariance_matrices,
     n_parameters,
 )
+from ._validation import is_integer
 from .mixture import GaussianMixture
 
 __all__ = ["select_model", "ModelSelection", "degenerate_components"]
@@ -262,12 +263,8 @@ class ModelSelection:
 def _check_candidates(
     n_components: Iterable[int], covariance_types: Iterable[str], criterion: str
 ) -> tuple[list[int], list[str]]:
-    sizes = (
-        list(n_components) if not isinstance(n_components, (int, np.integer)) else [n_components]
-    )
-    if not sizes or any(
-        isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in sizes
-    ):
+    sizes = [n_components] if is_integer(n_components) else list(n_components)
+    if not sizes or any(not is_integer(k) or k < 1 for k in sizes):
         raise ValueError(
             f"n_components must be positive integers, e.g. range(1, 11); got {n_components!r}."
         )
@@ -364,12 +361,12 @@ def select_model(
         )
     if not np.all(np.isfinite(X)):
         raise ValueError("X must be a finite 2-D array; it contains NaN or infinity.")
-    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+    if not is_integer(n_init) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer; got {n_init!r}.")
     rng = check_random_state(random_state)
     splits: list[tuple[np.ndarray | None, np.ndarray | None]] = [(None, None)]
     if criterion == "cv":
-        if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or not 2 <= cv <= len(X):
+        if not is_integer(cv) or not 2 <= cv <= len(X):
             raise ValueError(f"cv must be an integer between 2 and n_samples={len(X)}; got {cv!r}.")
         folds = KFold(int(cv), shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max))
         splits += list(folds.split(X))

@@ -1,0 +1,10 @@
+"""Checks shared by the modules that validate user input."""
+
+from __future__ import annotations
+
+import numbers
+
+
+def is_integer(value: object) -> bool:
+    """True for Python and numpy integers; False for bools, which Python counts as ints."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
