@@ -1,5 +1,9 @@
 # make book   create .venv (once), install, build the website into _build/html
-# make test   the same set-up, then every test: unit, notebooks (nbval), book build, browser
+#             (make book REPOSITORY_URL=https://github.com/owner/repo adds repository and
+#             Binder/Colab buttons pointing there; see README.md)
+# make test   the same set-up, then every test: unit, notebooks (nbval, under two OpenBLAS
+#             kernels), book build, browser
+# make test-kernels  the notebooks under every OpenBLAS kernel we promise (slower)
 # make serve  serve the built website on http://localhost:8000
 # make bench  speed against scikit-learn
 # make notebooks  re-execute every chapter in place (commit the outputs)
@@ -17,8 +21,16 @@ CHROMIUM := /usr/bin/chromium
 # same order.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+# The stored outputs must reproduce whatever CPU a reader has: BLAS kernels differ in their
+# last bits. `default` is the kernel OpenBLAS picks for this machine (or OPENBLAS_CORETYPE if
+# you set it); the others are forced. Sandybridge (no FMA) differs most from today's CPUs.
+NOTEBOOK_KERNELS ?= default Sandybridge
+ALL_KERNELS := default Haswell SkylakeX Sandybridge
+# Where the book is published (one setting; empty: no repository/Binder/Colab buttons).
+REPOSITORY_URL ?=
+BOOK_CONFIG := _build/_config.yml
 
-.PHONY: all venv book lab notebooks test test-unit test-notebooks test-build test-site serve bench clean
+.PHONY: all venv book book-config lab notebooks test test-unit test-notebooks test-kernels test-build test-site serve bench clean
 
 all: book
 
@@ -30,8 +42,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-book: $(STAMP)
-	$(ONE_THREAD) $(JB) build .
+book-config: $(STAMP)
+	$(BIN)/python scripts/book_config.py $(BOOK_CONFIG) $(REPOSITORY_URL)
+
+book: book-config
+	$(ONE_THREAD) $(JB) build . --config $(BOOK_CONFIG)
 	@echo "The website is in _build/html/index.html (make serve to browse it)."
 
 lab: $(STAMP)
@@ -47,10 +62,17 @@ test-unit: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python -m pytest tests --ignore=tests/site -n 2
 
 test-notebooks: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python -m pytest book $(NBVAL) -n 2 --dist loadfile
+	@set -e; for kernel in $(NOTEBOOK_KERNELS); do \
+	  echo "== stored notebook outputs, OpenBLAS kernel: $$kernel"; \
+	  if [ "$$kernel" = default ]; then core="$${OPENBLAS_CORETYPE:-}"; else core=$$kernel; fi; \
+	  OPENBLAS_CORETYPE=$$core $(ONE_THREAD) $(BIN)/python -m pytest book $(NBVAL) -n 2 --dist loadfile -q; \
+	done
 
-test-build: $(STAMP)
-	$(ONE_THREAD) $(JB) build . -W -n --keep-going
+test-kernels: $(STAMP)
+	$(MAKE) test-notebooks NOTEBOOK_KERNELS="$(ALL_KERNELS)"
+
+test-build: book-config
+	$(ONE_THREAD) $(JB) build . --config $(BOOK_CONFIG) -W -n --keep-going
 
 # The browser test reads the built site (test-build runs first in `make test`) and drives
 # Debian's Chromium, installed here when missing (as root; otherwise it says how).

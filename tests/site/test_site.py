@@ -27,11 +27,19 @@ from sitetools import (
     static_page,
 )
 
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+# The configuration the site was built with: `make book` writes it from _config.yml and the
+# REPOSITORY_URL setting (scripts/book_config.py); a plain `jupyter-book build .` uses
+# _config.yml itself.
+BUILT_CONFIG = ROOT / "_build" / "_config.yml"
+CONFIG = yaml.safe_load(
+    (BUILT_CONFIG if BUILT_CONFIG.is_file() else ROOT / "_config.yml").read_text(encoding="utf-8")
+)
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-REPOSITORY = CONFIG["repository"]["url"].rstrip("/")
+REPOSITORY = CONFIG["repository"].get("url", "").rstrip("/")
 BRANCH = CONFIG["repository"]["branch"]
 LAUNCH = CONFIG["launch_buttons"]
+LAUNCH_SERVICES = ("binderhub_url", "colab_url")
+LAUNCH_HOSTS = {"binderhub_url": "mybinder.org", "colab_url": "colab.research.google.com"}
 FIRST_YEAR = 2026  # the book's first year: its copyright cannot be older
 SEARCH_TERM = "mixture"  # a word every version of this book uses
 SOURCE_SUFFIXES = (".ipynb", ".md")
@@ -187,7 +195,16 @@ def test_footer_shows_copyright(report: PageReport) -> None:
 
 def test_repository_download_and_launch_buttons(report: PageReport) -> None:
     hrefs = [anchor["href"] for anchor in report.anchors]
-    assert REPOSITORY in hrefs, "no repository button"
+    if REPOSITORY:
+        assert REPOSITORY in hrefs, "no repository button"
+    else:  # not published: no button may lead to a repository that does not exist
+        buttons = [
+            anchor["href"]
+            for anchor in report.anchors
+            if anchor["label"] in ("Source repository", "Launch on Binder", "Launch on Colab")
+            or any(host in anchor["href"] for host in LAUNCH_HOSTS.values())
+        ]
+        assert not buttons, f"repository or launch buttons without a repository: {buttons}"
     source = source_of(report.name)
     if source is None:  # search and index pages have no source to download or launch
         return
@@ -201,6 +218,8 @@ def test_repository_download_and_launch_buttons(report: PageReport) -> None:
     assert len(notebook) == 1, f"one .ipynb download expected, got {notebook}"
     content = json.loads(resolve_link(report.path, notebook[0])[0].read_text(encoding="utf-8"))
     assert content.get("cells"), "the downloadable notebook has no cells"
+    if not REPOSITORY:
+        return
 
     org_repo = REPOSITORY.removeprefix("https://github.com/")
     path = source.relative_to(ROOT).as_posix()
@@ -210,7 +229,11 @@ def test_repository_download_and_launch_buttons(report: PageReport) -> None:
     assert colab in hrefs, f"no Colab button to {colab}"
 
 
-@pytest.mark.parametrize("key", ["binderhub_url", "colab_url"])
-def test_launch_services_are_configured(key: str) -> None:
-    assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH[key]), f"{key}: {LAUNCH[key]!r}"
+def test_launch_services_match_the_repository_setting() -> None:
+    configured = [key for key in LAUNCH_SERVICES if LAUNCH.get(key)]
+    if not REPOSITORY:
+        assert not configured, f"launch buttons without a repository: {configured}"
+        return
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY), REPOSITORY
+    for key in LAUNCH_SERVICES:
+        assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH.get(key, "")), f"{key}: {LAUNCH.get(key)!r}"
