@@ -158,6 +158,9 @@ class _WeightedLogDensity:
         log-sum-exp) are recomputed as :math:`\sum_j P_{kj} (x_j - \mu_{kj})^2`, exactly as
         the ``full`` path computes them; usually there are none.
         """
+        largest = x_norms.max(initial=0.0) * self.error_scale + self.mean_norms * self.error_scale
+        if largest.max(initial=0.0) <= 1e-10:  # the usual case, at O(rows + K) cost
+            return
         bound = np.multiply.outer(x_norms, self.error_scale)
         bound += self.mean_norms * self.error_scale
         suspect = bound > 1e-10 * (1.0 + np.abs(out))
