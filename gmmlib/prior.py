@@ -234,6 +234,15 @@ def map_parameters(
     n_components, d = means.shape
     prior = check_prior(prior, covariance_type, d)
     kappa, nu, alpha = prior.shrinkage, prior.dof, prior.weight_concentration
+    scatter = np.asarray(scatter, dtype=np.float64)
+    k, shape = n_components, {"full": (n_components, d, d), "tied": (d, d)}
+    expected = shape.get(covariance_type, (k, d) if covariance_type == "diag" else (k,))
+    if nk.shape != (k,) or scatter.shape != expected:
+        raise ValueError(
+            f"For {k} components in {d} dimensions and covariance_type={covariance_type!r}, "
+            f"nk must have shape ({k},) and scatter shape {expected}; got {nk.shape} and "
+            f"{scatter.shape}."
+        )
 
     weights = (nk + alpha - 1.0) / (nk.sum() + n_components * (alpha - 1.0))
     map_means = (nk[:, None] * means + kappa * prior.mean) / (nk + kappa)[:, None]

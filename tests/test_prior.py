@@ -164,6 +164,13 @@ def test_incomplete_prior_is_refused():
         map_parameters(np.ones(2), np.zeros((2, 2)), np.zeros((2, 2, 2)), ConjugatePrior(), "full")
 
 
+def test_wrongly_shaped_statistics_are_refused():
+    X = np.random.default_rng(5).normal(size=(20, 2))
+    prior = default_prior(X, "diag", 2)
+    with pytest.raises(ValueError, match=r"scatter shape \(2, 2\)"):
+        map_parameters(np.ones(2), np.zeros((2, 2)), np.ones(2), prior, "diag")
+
+
 def test_log_prior_of_a_singular_covariance_is_minus_infinity():
     X = np.random.default_rng(4).normal(size=(20, 2))
     prior = default_prior(X, "full", 2)
