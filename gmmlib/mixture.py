@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from . import _covariance as cov
-from ._validation import is_integer
+from ._validation import is_dask_array, is_integer
 from .em import EMState, e_step, em_iterations, log_likelihood, m_step
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -42,6 +42,14 @@ def _one_blas_thread():
     cores are busy (measured in ``benchmarks/bench_em.py``).
     """
     return _threadpools().limit(limits=1, user_api="blas")
+
+
+def _lazy(X, method, n_columns, dtype):
+    """``method`` applied lazily to each block of rows of the Dask array ``X``."""
+    from ._dask import map_rows
+
+    check_is_fitted(method.__self__)
+    return map_rows(X, method, n_columns, dtype)
 
 
 @dataclass
@@ -261,9 +269,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return weights, means, covariances, prec_chol
 
-    def _run(self, X, weights, means, covariances, prec_chol, lower_bound: float) -> _Run:
+    def _run(
+        self, X, weights, means, covariances, prec_chol, lower_bound: float, iterations=em_iterations
+    ) -> _Run:
         """EM from one start until the lower bound changes by less than ``tol``."""
-        states = em_iterations(
+        states = iterations(
             X,
             weights,
             means,
@@ -290,13 +300,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
         return _Run(state, resp, lower_bound, lower_bounds, n_iter, converged)
 
-    def fit(self, X, y=None) -> GaussianMixture:
-        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``."""
+    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
+        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
+
+        ``X`` may be a Dask array: see :mod:`gmmlib._dask` (same EM, one pass per iteration).
+        """
+        if is_dask_array(X):
+            from . import _dask
+
+            with _one_blas_thread():
+                return _dask.fit(self, X, sample_weight)
         self.fit_predict(X, y)
         return self
 
-    def fit_predict(self, X, y=None) -> np.ndarray:
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit the mixture to ``X`` and return each sample's most probable component."""
+        if is_dask_array(X):
+            return self.fit(X, y, sample_weight).predict(X)
         with _one_blas_thread():
             return self._fit(X)
 
@@ -326,7 +346,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             run = self._run(X, *start, lower_bound=lower_bound)
             if best is None or run.lower_bound > best.lower_bound:
                 best = run
+        self._finish_fit(best, n_features)
+        return best.resp.argmax(axis=1)
 
+    def _finish_fit(self, best: _Run, n_features: int) -> None:
+        """Keep the best run's parameters; warn if it did not converge."""
         if not best.converged and self.max_iter > 0:
             warnings.warn(
                 "The best start did not converge within max_iter iterations: increase "
@@ -338,7 +362,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
-        return best.resp.argmax(axis=1)
+        self.n_features_in_ = n_features
 
     def _set_parameters(self, state: EMState) -> None:
         self.weights_ = state.weights
@@ -366,14 +390,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable component of each sample: :math:`\\arg\\max_k r_{ik}`."""
+        if is_dask_array(X):
+            return _lazy(X, self.predict, None, np.int64)
         return self._log_resp(X).argmax(axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities :math:`r_{ik}`, shape ``(N, K)``; each row sums to 1."""
+        if is_dask_array(X):
+            return _lazy(X, self.predict_proba, self.n_components, np.float64)
         return np.exp(self._log_resp(X))
 
     def score_samples(self, X) -> np.ndarray:
         """Log-density :math:`\\log p(x_i)` of each sample, shape ``(N,)``."""
+        if is_dask_array(X):
+            return _lazy(X, self.score_samples, None, np.float64)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         with _one_blas_thread():

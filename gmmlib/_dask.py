@@ -1,0 +1,383 @@
+r"""EM on Dask arrays: the same sufficient statistics as in memory, summed over blocks.
+
+:class:`gmmlib.GaussianMixture` hands a Dask array here (it never imports Dask itself, so
+``gmmlib`` works without Dask installed). One EM iteration is one pass over the data:
+
+1. every block of rows :math:`X_b` (with its sample weights :math:`w_b`) is turned into its
+   sufficient statistics by :func:`gmmlib.em`'s own per-chunk function, on the worker that
+   holds (or reads) the block: :math:`N_k`, :math:`\sum_i w_i r_{ik} x_i`, the weighted
+   scatter about the current means and :math:`\sum_i w_i \log p(x_i)`;
+2. the statistics, a few kilobytes per block whatever the block's size, are added in a tree
+   (``split_every`` blocks per node), so no machine ever holds more than a few blocks;
+3. the client turns the total into new parameters with :mod:`gmmlib.em`'s M-step.
+
+Because the statistics of a union of blocks are the sums of the blocks' statistics, the result
+is the in-memory EM's, up to the order of floating-point additions. The estimator's own loop
+decides convergence (``tol``, ``max_iter``, ``verbose``).
+
+**Initialisation** reads a uniform random sample of ``init_sample_size`` rows (default
+:data:`INIT_SAMPLE_SIZE`), and runs the estimator's chosen ``init_params`` (k-means,
+k-means++, ...) on that sample; user-given ``weights_init``/``means_init``/
+``precisions_init`` are used as they are. This is the one step that does not see all data.
+
+**Files:** :func:`write_npy` streams a large array into a ``.npy`` file block by block and
+:func:`from_npy` opens it as a Dask array whose tasks memory-map the file and copy out only
+their own block, so the task graph holds a file name, never the data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _covariance as cov
+from ._validation import is_dask_array
+from .em import EMState
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.array as da
+
+#: Rows read for the initialisation (k-means or k-means++ on a uniform sample of rows).
+INIT_SAMPLE_SIZE = 100_000
+
+#: Blocks whose statistics are added by one task of the tree reduction.
+SPLIT_EVERY = 8
+
+
+# ---------------------------------------------------------------------------------------------
+# TEMPORARY: gmmlib.em's statistics pair as the core branch will provide them. Replaced by the
+# imports from gmmlib.em once core has landed (one implementation of the maths).
+from typing import NamedTuple  # noqa: E402
+
+from .em import _WeightedLogDensity, _chunks, _normalise_log  # noqa: E402
+
+
+class SufficientStatistics(NamedTuple):
+    weight_sum: np.ndarray
+    weighted_sums: np.ndarray
+    scatter: np.ndarray
+    log_likelihood: float
+    total_weight: float
+
+
+def chunk_statistics(X, sample_weight, weights, means, prec_chol, covariance_type):
+    density = _WeightedLogDensity(weights, means, prec_chol, covariance_type)
+    n, d = X.shape
+    k = means.shape[0]
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    nk = np.zeros(k)
+    sums = np.zeros((k, d))
+    scatter = np.zeros((k, d, d)) if covariance_type in ("full", "tied") else np.zeros((k, d))
+    ll = 0.0
+    for rows in _chunks(n, density.numbers_per_row):
+        block = density(X[rows])
+        resp = np.empty_like(block)
+        log_norm = _normalise_log(block, resp=resp)
+        resp *= w[rows, None]
+        ll += float(w[rows] @ log_norm)
+        nk += resp.sum(axis=0)
+        sums += resp.T @ X[rows]
+        for j in range(k):
+            dev = X[rows] - means[j]
+            if scatter.ndim == 3:
+                scatter[j] += (dev * resp[:, j, None]).T @ dev
+            else:
+                scatter[j] += resp[:, j] @ (dev * dev)
+    if covariance_type == "tied":
+        scatter = scatter  # pooled in the M-step
+    return SufficientStatistics(nk, sums, scatter, ll, float(w.sum()))
+
+
+def m_step_from_statistics(stats, means, covariance_type, reg_covar):
+    nk = stats.weight_sum + 10 * np.finfo(float).eps
+    new_means = stats.weighted_sums / nk[:, None]
+    shift = new_means - means
+    d = means.shape[1]
+    if covariance_type in ("full", "tied"):
+        covs = stats.scatter - nk[:, None, None] * np.einsum("kd,ke->kde", shift, shift)
+        if covariance_type == "tied":
+            c = covs.sum(axis=0) / nk.sum()
+            c = (c + c.T) / 2
+            c.flat[:: d + 1] += reg_covar
+            covs = c
+        else:
+            covs = covs / nk[:, None, None]
+            for c in covs:
+                c.flat[:: d + 1] += reg_covar
+    else:
+        covs = stats.scatter / nk[:, None] - shift**2
+        np.maximum(covs, 0, out=covs)
+        covs += reg_covar
+        if covariance_type == "spherical":
+            covs = covs.mean(axis=1)
+    return nk / nk.sum(), new_means, covs
+
+
+def add_statistics(a, b):
+    return type(a)(*(x + y for x, y in zip(a, b)))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _block_statistics(X, sample_weight, params, covariance_type):
+    """Sufficient statistics of one block (runs inside a Dask task)."""
+    weights, means, prec_chol = params
+    X = np.asarray(X, dtype=np.float64)
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return chunk_statistics(X, weight, weights, means, prec_chol, covariance_type)
+
+
+def _sum_statistics(*parts):
+    """One node of the tree reduction: the sum of its children's statistics."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = add_statistics(total, part)
+    return total
+
+
+def row_blocks(X: da.Array) -> da.Array:
+    """``X`` as float64 with all columns in one chunk (blocks are sets of whole rows)."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D Dask array of shape (N, d); got {X.ndim} dimensions.")
+    if X.numblocks[1] != 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def weight_blocks(sample_weight, X: da.Array):
+    """Sample weights as a Dask array with ``X``'s row blocks, or None."""
+    if sample_weight is None:
+        return None
+    import dask.array as da
+
+    if not is_dask_array(sample_weight):
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; it must be one weight per "
+                f"row of X, shape ({X.shape[0]},)."
+            )
+        return da.from_array(sample_weight, chunks=(X.chunks[0],))
+    if sample_weight.shape != (X.shape[0],):
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}; it must be one weight per row "
+            f"of X, shape ({X.shape[0]},)."
+        )
+    return sample_weight.rechunk((X.chunks[0],))
+
+
+def statistics(
+    X: da.Array,
+    sample_weight: da.Array | None,
+    weights: np.ndarray,
+    means: np.ndarray,
+    prec_chol: np.ndarray,
+    covariance_type: str,
+    *,
+    split_every: int = SPLIT_EVERY,
+):
+    """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed."""
+    import dask
+
+    params = dask.delayed((weights, means, prec_chol), pure=True, traverse=False)
+    blocks = X.to_delayed().ravel()
+    weight_parts = (
+        [None] * len(blocks) if sample_weight is None else sample_weight.to_delayed().ravel()
+    )
+    block_stats = dask.delayed(_block_statistics, pure=True)
+    add = dask.delayed(_sum_statistics, pure=True)
+    parts = [
+        block_stats(block, weight, params, covariance_type)
+        for block, weight in zip(blocks, weight_parts)
+    ]
+    while len(parts) > 1:
+        parts = [add(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    (total,) = dask.compute(parts[0])
+    return total
+
+
+def em_iterations(
+    X: da.Array,
+    sample_weight: da.Array | None,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    reg_covar: float = 1e-6,
+    precisions_cholesky: np.ndarray | None = None,
+) -> Iterator[tuple[EMState, None]]:
+    """EM on a Dask array, forever: the protocol of :func:`gmmlib.em.em_iterations`.
+
+    Yields ``(state, None)``: the start, then the parameters after each iteration, each with
+    its mean (weighted) log-likelihood, from one pass over the blocks that also gathers the
+    statistics of the next M-step. Responsibilities stay on the workers (None here).
+    """
+    prec_chol = precisions_cholesky
+    if prec_chol is None:
+        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
+    while True:
+        stats = statistics(X, sample_weight, weights, means, prec_chol, covariance_type)
+        mean_ll = stats.log_likelihood / stats.total_weight
+        if not np.isfinite(mean_ll):
+            raise ValueError(
+                "The log-likelihood is not finite: the data's values are too large or too "
+                "small for floating point. Rescale the data (e.g. StandardScaler)."
+            )
+        yield EMState(weights, means, covariances, mean_ll), None
+        weights, means, covariances = m_step_from_statistics(
+            stats, means, covariance_type, reg_covar
+        )
+        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
+
+
+def sample_rows(
+    X: da.Array, n_rows: int, random_state, sample_weight: da.Array | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A uniform random sample of ``n_rows`` distinct rows of ``X`` (all rows if fewer).
+
+    Only the blocks that hold sampled rows are read, each once. Returns the rows (in file
+    order) and their weights (None without weights).
+    """
+    rng = check_random_state(random_state)
+    n_samples = X.shape[0]
+    if n_rows >= n_samples:
+        index = np.arange(n_samples)
+    else:
+        index = np.sort(rng.choice(n_samples, size=n_rows, replace=False))
+    rows = np.asarray(X[index].compute(), dtype=np.float64)
+    weight = None
+    if sample_weight is not None:
+        weight = np.asarray(sample_weight[index].compute(), dtype=np.float64)
+    return rows, weight
+
+
+# ------------------------------------------------------------------------- lazy predictions
+def map_rows(X: da.Array, function: Callable, n_columns: int | None, dtype) -> da.Array:
+    """Apply a numpy function of a block of rows to every block, lazily.
+
+    ``n_columns`` None: the function returns one value per row; else ``n_columns`` per row.
+    """
+    X = row_blocks(X)
+    if n_columns is None:
+        return X.map_blocks(function, drop_axis=1, dtype=dtype, meta=np.empty((0,), dtype))
+    return X.map_blocks(
+        function,
+        chunks=(X.chunks[0], (n_columns,)),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
+    )
+
+
+# ------------------------------------------------------------------------------------- files
+def write_npy(
+    path: str | os.PathLike,
+    n_samples: int,
+    n_features: int,
+    make_rows: Callable[[int, int], np.ndarray],
+    *,
+    rows_per_write: int = 2**18,
+) -> str:
+    """Write an ``(n_samples, n_features)`` float64 ``.npy`` file a block of rows at a time.
+
+    ``make_rows(start, stop)`` returns rows ``start:stop``; at most ``rows_per_write`` rows
+    are in memory at once, so the file may be far larger than memory.
+    """
+    path = os.fspath(path)
+    out = np.lib.format.open_memmap(
+        path, mode="w+", dtype=np.float64, shape=(n_samples, n_features)
+    )
+    for start in range(0, n_samples, rows_per_write):
+        stop = min(start + rows_per_write, n_samples)
+        out[start:stop] = make_rows(start, stop)
+    out.flush()
+    del out
+    return path
+
+
+class _NpyRows:
+    """A ``.npy`` file seen as an array: indexing memory-maps the file and copies the rows.
+
+    Pickles as its path, so Dask ships a file name to the workers, never the data.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        array = np.load(path, mmap_mode="r")
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        return np.array(np.load(self.path, mmap_mode="r")[key])
+
+
+def from_npy(path: str | os.PathLike, rows_per_block: int) -> da.Array:
+    """A Dask array over a 2-D ``.npy`` file; each task reads its own ``rows_per_block`` rows."""
+    import dask.array as da
+
+    source = _NpyRows(os.fspath(path))
+    if len(source.shape) != 2:
+        raise ValueError(f"{path} holds an array of shape {source.shape}; expected (N, d).")
+    return da.from_array(
+        source, chunks=(rows_per_block, -1), asarray=False, fancy=False, meta=np.empty((0, 0))
+    )
+
+
+# ------------------------------------------------------------------------------ the estimator
+def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = INIT_SAMPLE_SIZE):
+    """Fit ``estimator`` (a :class:`gmmlib.GaussianMixture`) to a Dask array; return it.
+
+    The estimator's parameters mean what they mean in memory; its own loop (``_run``) decides
+    convergence. Starts come from a random sample of ``init_sample_size`` rows (see the module
+    docstring) unless all of ``weights_init``, ``means_init`` and ``precisions_init`` are given.
+    """
+    from functools import partial
+
+    estimator._check_parameters()
+    X = row_blocks(X)
+    n_samples, n_features = X.shape
+    if n_samples < estimator.n_components:
+        raise ValueError(
+            f"n_components={estimator.n_components} is larger than the number of samples "
+            f"({n_samples}); use at most {n_samples} components or more data."
+        )
+    weight = weight_blocks(sample_weight, X)
+    inits = estimator._check_initial_parameters(n_features)
+    do_init = not (estimator.warm_start and hasattr(estimator, "converged_"))
+    random_state = check_random_state(estimator.random_state)
+    sample = sample_weights = None
+    if do_init and any(value is None for value in inits):
+        sample, sample_weights = sample_rows(
+            X, max(init_sample_size, estimator.n_components), random_state, weight
+        )
+    iterations = partial(em_iterations_weighted, sample_weight=weight)
+    best = None
+    for init in range(estimator.n_init if do_init else 1):
+        if estimator.verbose:
+            print(f"Initialization {init}")
+        if do_init:
+            start = estimator._initialize(sample, random_state, *inits)
+            lower_bound = -np.inf
+        else:
+            start = (
+                estimator.weights_,
+                estimator.means_,
+                estimator.covariances_,
+                estimator.precisions_cholesky_,
+            )
+            lower_bound = estimator.lower_bound_
+        run = estimator._run(X, *start, lower_bound=lower_bound, iterations=iterations)
+        if best is None or run.lower_bound > best.lower_bound:
+            best = run
+    estimator._finish_fit(best, n_features)
+    return estimator
+
+
+def em_iterations_weighted(X, *args, sample_weight=None, **kwargs):
+    """:func:`em_iterations` with the weights as a keyword (the estimator's call shape)."""
+    return em_iterations(X, sample_weight, *args, **kwargs)
