@@ -160,7 +160,7 @@ def test_bad_input(data):
         model.fit(da.from_array(data[:2], chunks=1))
     huge = np.random.RandomState(0).normal(scale=1e200, size=(50, 2))
     start = {"means_init": np.zeros((3, 2)), "weights_init": np.full(3, 1 / 3)}
-    with pytest.raises(ValueError, match="not finite"), np.errstate(over="ignore"):
+    with pytest.raises(ValueError, match="not finite"), np.errstate(all="ignore"):
         GaussianMixture(3, precisions_init=np.ones(3), covariance_type="spherical", **start).fit(
             da.from_array(huge, chunks=10)
         )
