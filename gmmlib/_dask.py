@@ -28,7 +28,6 @@ their own block, so the task graph holds a file name, never the data.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -185,13 +184,14 @@ def statistics(
     """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed."""
     import dask
 
-    params = dask.delayed((weights, means, prec_chol), pure=True, traverse=False)
+    # Fresh keys each pass (pure=False): a pass never reuses a previous pass's results.
+    params = dask.delayed((weights, means, prec_chol), pure=False, traverse=False)
     blocks = X.to_delayed().ravel()
     weight_parts = (
         [None] * len(blocks) if sample_weight is None else sample_weight.to_delayed().ravel()
     )
-    block_stats = dask.delayed(_block_statistics, pure=True)
-    add = dask.delayed(_sum_statistics, pure=True)
+    block_stats = dask.delayed(_block_statistics, pure=False)
+    add = dask.delayed(_sum_statistics, pure=False)
     parts = [
         block_stats(block, weight, params, covariance_type)
         for block, weight in zip(blocks, weight_parts)
@@ -290,15 +290,57 @@ def write_npy(
     are in memory at once, so the file may be far larger than memory.
     """
     path = os.fspath(path)
-    out = np.lib.format.open_memmap(
-        path, mode="w+", dtype=np.float64, shape=(n_samples, n_features)
-    )
-    for start in range(0, n_samples, rows_per_write):
-        stop = min(start + rows_per_write, n_samples)
-        out[start:stop] = make_rows(start, stop)
-    out.flush()
-    del out
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
+        "fortran_order": False,
+        "shape": (n_samples, n_features),
+    }
+    # Plain writes, not a memory map: a map's dirty pages would count against this process.
+    with open(path, "wb") as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        for start in range(0, n_samples, rows_per_write):
+            stop = min(start + rows_per_write, n_samples)
+            rows = np.ascontiguousarray(make_rows(start, stop), dtype=np.float64)
+            if rows.shape != (stop - start, n_features):
+                raise ValueError(
+                    f"make_rows({start}, {stop}) returned shape {rows.shape}; expected "
+                    f"{(stop - start, n_features)}."
+                )
+            rows.tofile(file)
     return path
+
+
+def write_gaussian_clusters(
+    path: str | os.PathLike,
+    n_samples: int,
+    n_features: int,
+    n_components: int,
+    *,
+    random_state: int = 0,
+    rows_per_write: int = 2**18,
+) -> str:
+    r"""A ``.npy`` file of points from a random mixture, written block by block.
+
+    Centres :math:`\mu_k \sim \mathcal N(0, 16 I)` and shapes :math:`A_k` (entries
+    :math:`\mathcal N(0, 1/d)`) are drawn once (the distribution of
+    :func:`gmmlib.datasets.gaussian_clusters`); each block of ``rows_per_write`` rows draws
+    its uniform labels and its points :math:`\mu_k + A_k z`, :math:`z \sim \mathcal N(0, I)`,
+    from a seed made of ``random_state`` and its first row, so memory holds one block.
+    """
+    rng = np.random.default_rng(random_state)
+    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
+
+    def make_rows(start: int, stop: int) -> np.ndarray:
+        block_rng = np.random.default_rng([random_state, start])
+        labels = block_rng.integers(n_components, size=stop - start)
+        rows = block_rng.normal(size=(stop - start, n_features))
+        for k in range(n_components):  # one matrix product per component, in place
+            mine = labels == k
+            rows[mine] = rows[mine] @ shapes[k] + centres[k]
+        return rows
+
+    return write_npy(path, n_samples, n_features, make_rows, rows_per_write=rows_per_write)
 
 
 class _NpyRows:
