@@ -344,17 +344,38 @@ def write_gaussian_clusters(
 
 
 class _NpyRows:
-    """A ``.npy`` file seen as an array: indexing memory-maps the file and copies the rows.
+    """A C-ordered 2-D ``.npy`` file seen as an array; indexing reads only the rows asked for.
 
-    Pickles as its path, so Dask ships a file name to the workers, never the data.
+    A slice of whole rows is one ``read`` at the right offset (no memory map, whose page
+    faults cost more system time than the read); other keys go through a memory map.
+    Pickles as its path and header, so Dask ships a file name to the workers, never the data.
     """
 
     def __init__(self, path: str):
         self.path = path
         array = np.load(path, mmap_mode="r")
+        if array.ndim != 2 or not array.flags.c_contiguous:
+            raise ValueError(
+                f"{path} holds an array of shape {array.shape} (Fortran order: "
+                f"{not array.flags.c_contiguous}); expected a C-ordered (N, d) array."
+            )
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self.offset = array.offset
 
     def __getitem__(self, key):
+        rows, columns = key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None))
+        if (
+            isinstance(rows, slice)
+            and rows.step in (None, 1)
+            and columns == slice(None)
+        ):
+            start, stop, _ = rows.indices(self.shape[0])
+            width = self.shape[1] * self.dtype.itemsize
+            count = max(stop - start, 0) * self.shape[1]
+            flat = np.fromfile(
+                self.path, dtype=self.dtype, count=count, offset=self.offset + start * width
+            )
+            return flat.reshape(-1, self.shape[1])
         return np.array(np.load(self.path, mmap_mode="r")[key])
 
 
@@ -363,8 +384,6 @@ def from_npy(path: str | os.PathLike, rows_per_block: int) -> da.Array:
     import dask.array as da
 
     source = _NpyRows(os.fspath(path))
-    if len(source.shape) != 2:
-        raise ValueError(f"{path} holds an array of shape {source.shape}; expected (N, d).")
     return da.from_array(
         source, chunks=(rows_per_block, -1), asarray=False, fancy=False, meta=np.empty((0, 0))
     )

@@ -227,3 +227,19 @@ def test_integer_weights_repeat_rows(data, covariance_type):
             da.from_array(data, chunks=(UNEVEN_ROWS, 3)), sample_weight=counts.astype(float)
         )
     assert largest_difference(repeated, weighted) < 1e-8
+
+
+def test_npy_file_round_trip(tmp_path):
+    """write_npy streams blocks into a valid .npy; from_npy reads back any rows asked for."""
+    from gmmlib._dask import from_npy, write_gaussian_clusters
+
+    path = write_gaussian_clusters(tmp_path / "x.npy", 1000, 3, 2, rows_per_write=128)
+    stored = np.load(path)
+    assert stored.shape == (1000, 3) and np.all(np.isfinite(stored))
+    lazy = from_npy(path, rows_per_block=300)
+    assert lazy.chunks == ((300, 300, 300, 100), (3,))
+    for key in (np.s_[:], np.s_[5:907], np.s_[3:7, 2], np.s_[[1, 5, 999]], np.s_[::7]):
+        assert np.array_equal(lazy[key].compute(), stored[key])
+    with pytest.raises(ValueError, match="expected a C-ordered"):
+        np.save(tmp_path / "v.npy", np.ones(5))
+        from_npy(tmp_path / "v.npy", rows_per_block=2)
