@@ -10,7 +10,7 @@ The library behind the tutorial book:
 """
 
 from . import datasets, em, plotting, selection
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, sort_components
 from .selection import ModelSelection, select_model
 
 __version__ = "0.1.0"
@@ -23,4 +23,5 @@ __all__ = [
     "plotting",
     "select_model",
     "selection",
+    "sort_components",
 ]

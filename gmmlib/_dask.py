@@ -28,10 +28,13 @@ their own block, so the task graph holds a file name, never the data.
 from __future__ import annotations
 
 import os
+import warnings
+from functools import partial
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from . import _covariance as cov
@@ -76,7 +79,8 @@ def chunk_statistics(X, sample_weight, weights, means, prec_chol, covariance_typ
     for rows in _chunks(n, density.numbers_per_row):
         block = density(X[rows])
         resp = np.empty_like(block)
-        log_norm = _normalise_log(block, resp=resp)
+        with np.errstate(divide="ignore"):
+            log_norm = _normalise_log(block, np.log(weights), resp=resp)
         resp *= w[rows, None]
         ll += float(w[rows] @ log_norm)
         nk += resp.sum(axis=0)
@@ -141,7 +145,7 @@ def _sum_statistics(*parts):
 
 
 def row_blocks(X: da.Array) -> da.Array:
-    """``X`` as float64 with all columns in one chunk (blocks are sets of whole rows)."""
+    """``X`` with all its columns in one chunk, so that each block is a set of whole rows."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array of shape (N, d); got {X.ndim} dimensions.")
     if X.numblocks[1] != 1:
@@ -259,17 +263,26 @@ def sample_rows(
 
 
 # ------------------------------------------------------------------------- lazy predictions
-def map_rows(X: da.Array, function: Callable, n_columns: int | None, dtype) -> da.Array:
-    """Apply a numpy function of a block of rows to every block, lazily.
+def map_method(method: Callable, X: da.Array) -> da.Array:
+    """A fitted model's ``predict``, ``predict_proba`` or ``score_samples``, block by block.
 
-    ``n_columns`` None: the function returns one value per row; else ``n_columns`` per row.
+    Returns a lazy Dask array with ``X``'s row blocks: one label or log-density per row, or
+    ``K`` responsibilities per row. Nothing is computed until the caller asks.
     """
+    from sklearn.utils.validation import check_is_fitted
+
+    model = method.__self__
+    check_is_fitted(model)
     X = row_blocks(X)
-    if n_columns is None:
-        return X.map_blocks(function, drop_axis=1, dtype=dtype, meta=np.empty((0,), dtype))
+    if method.__name__ == "predict":
+        return X.map_blocks(method, drop_axis=1, dtype=np.intp, meta=np.empty((0,), np.intp))
+    # float32 only if both the data and the model are, as in memory.
+    dtype = np.result_type(X.dtype, model.means_.dtype, np.float32)
+    if method.__name__ == "score_samples":
+        return X.map_blocks(method, drop_axis=1, dtype=dtype, meta=np.empty((0,), dtype))
     return X.map_blocks(
-        function,
-        chunks=(X.chunks[0], (n_columns,)),
+        method,
+        chunks=(X.chunks[0], (model.n_components,)),
         dtype=dtype,
         meta=np.empty((0, 0), dtype),
     )
@@ -397,7 +410,7 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
     convergence. Starts come from a random sample of ``init_sample_size`` rows (see the module
     docstring) unless all of ``weights_init``, ``means_init`` and ``precisions_init`` are given.
     """
-    from functools import partial
+    from .mixture import _check_magnitude, _kept_run
 
     estimator._check_parameters()
     X = row_blocks(X)
@@ -416,8 +429,9 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
         sample, sample_weights = sample_rows(
             X, max(init_sample_size, estimator.n_components), random_state, weight
         )
+        _check_magnitude(sample)  # on the sample: all rows would cost a pass of their own
     iterations = partial(em_iterations_weighted, sample_weight=weight)
-    best = None
+    runs = []
     for init in range(estimator.n_init if do_init else 1):
         if estimator.verbose:
             print(f"Initialization {init}")
@@ -425,17 +439,23 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
             start = estimator._initialize(sample, random_state, *inits)
             lower_bound = -np.inf
         else:
-            start = (
-                estimator.weights_,
-                estimator.means_,
-                estimator.covariances_,
-                estimator.precisions_cholesky_,
-            )
-            lower_bound = estimator.lower_bound_
-        run = estimator._run(X, *start, lower_bound=lower_bound, iterations=iterations)
-        if best is None or run.lower_bound > best.lower_bound:
-            best = run
-    estimator._finish_fit(best, n_features)
+            start = estimator._float64_parameters()
+            lower_bound = float(estimator.lower_bound_)
+        runs.append(estimator._run(X, *start, lower_bound=lower_bound, iterations=iterations))
+    best = _kept_run(runs, max_iter=estimator.max_iter)
+    if not best.converged and estimator.max_iter > 0:
+        warnings.warn(
+            "The best start did not converge within max_iter iterations: increase "
+            "max_iter or tol, try other starts (n_init), or check for degenerate data.",
+            ConvergenceWarning,
+        )
+    dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+    estimator._set_parameters(best.state, dtype)
+    estimator.converged_ = best.converged
+    estimator.n_iter_ = best.n_iter
+    estimator.lower_bound_ = dtype.type(best.lower_bound)
+    estimator.lower_bounds_ = best.lower_bounds
+    estimator.n_features_in_ = n_features
     return estimator
 
 

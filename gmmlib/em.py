@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._covariance import log_det_cholesky
+from ._covariance import check_covariance_type, log_det_cholesky
 from ._covariance import precisions_cholesky as _precisions_cholesky
 
 #: Scratch memory per chunk, in float64 numbers (2**17 numbers = 1 MiB: it stays in cache).
@@ -116,6 +116,13 @@ class _WeightedLogDensity:
                 ]
             )
             self.numbers_per_row = 2 * n_features + 1 + n_components
+            # For the exact recomputation of entries the expansion may get wrong.
+            self.means, self.precisions = means, precisions
+            self.mean_norms = np.sum(means**2, axis=1)
+            # Rounding error of the expanded sum, per unit of |x - c|^2 + |mu - c|^2.
+            self.error_scale = (
+                (2 * n_features + 2) * np.finfo(float).eps * precisions.max(axis=1)
+            )
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """The ``(rows, K)`` weighted log-densities of the rows of ``X`` (a chunk)."""
@@ -125,7 +132,9 @@ class _WeightedLogDensity:
             x = np.subtract(X, self.centre, out=features[:, :n_features])
             np.multiply(x, x, out=features[:, n_features:-1])
             features[:, -1] = 1.0
-            return features @ self.matrix
+            out = features @ self.matrix
+            self._make_exact(out, x, features[:, n_features:-1].sum(axis=1))
+            return out
         if self.covariance_type == "full":
             features = np.empty((n_rows, n_features + 1))
             np.subtract(X, self.centre, out=features[:, :n_features])
@@ -138,9 +147,39 @@ class _WeightedLogDensity:
         out += self.constant
         return out
 
+    def _make_exact(self, out: np.ndarray, x: np.ndarray, x_norms: np.ndarray) -> None:
+        r"""Redo, as a sum of squared differences, the entries the expansion may get wrong.
+
+        The expanded square :math:`P x^2 - 2 P \mu x + P \mu^2` (shifted by the centre
+        :math:`c`) costs one matrix product, but its rounding error grows like
+        :math:`\epsilon\, P_{\max} (\lVert x - c\rVert^2 + \lVert \mu_k - c\rVert^2)`:
+        several nats for a tight component far from :math:`c`. Entries whose error bound
+        exceeds :math:`10^{-10}(1 + |\cdot|)` and that can matter (not floored away in the
+        log-sum-exp) are recomputed as :math:`\sum_j P_{kj} (x_j - \mu_{kj})^2`, exactly as
+        the ``full`` path computes them; usually there are none.
+        """
+        largest = x_norms.max(initial=0.0) * self.error_scale + self.mean_norms * self.error_scale
+        if largest.max(initial=0.0) <= 1e-10:  # the usual case, at O(rows + K) cost
+            return
+        bound = np.multiply.outer(x_norms, self.error_scale)
+        bound += self.mean_norms * self.error_scale
+        suspect = bound > 1e-10 * (1.0 + np.abs(out))
+        if not suspect.any():
+            return
+        guaranteed_max = (out - bound).max(axis=1, keepdims=True)
+        suspect &= out + bound >= guaranteed_max + _LOG_FLOOR
+        rows, components = np.nonzero(suspect)
+        for part in _chunks(len(rows), x.shape[1]):
+            r, k = rows[part], components[part]
+            difference = x[r] - self.means[k]
+            difference *= difference
+            out[r, k] = self.constant[k] - 0.5 * np.einsum("ij,ij->i", difference, self.precisions[k])
+
 
 def _normalise_log(
-    weighted_log_prob: np.ndarray, resp: np.ndarray | None = None
+    weighted_log_prob: np.ndarray,
+    log_weights: np.ndarray,
+    resp: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Turn :math:`\log \pi_k \mathcal N(x_i\mid\cdot)` into :math:`\log r_{ik}` in place.
 
@@ -148,18 +187,29 @@ def _normalise_log(
     subtract the row maximum before exponentiating so nothing overflows (terms are floored
     at :data:`_LOG_FLOOR` below the maximum). If ``resp`` is given, the responsibilities
     :math:`r_{ik}` themselves are written into it, from the same exponentials.
+
+    A row that is :math:`-\infty` for every component (a point so far from all of them that
+    every density underflows) has :math:`\log p(x_i) = -\infty`: the floor is relative to
+    a finite maximum and never turns such a row into a finite number. Its responsibilities
+    are :math:`0/0`, undefined; they are set to the weights :math:`\pi_k`
+    (``log_weights`` = :math:`\log \pi_k`), what is known before seeing the point, so no
+    NaN reaches predictions or M-steps.
     """
     row_max = weighted_log_prob.max(axis=1, keepdims=True)
-    row_max[~np.isfinite(row_max)] = 0.0
+    unexplained = np.flatnonzero(~(row_max[:, 0] > -np.inf))
+    row_max[unexplained] = 0.0
     shifted = weighted_log_prob - row_max
     np.maximum(shifted, _LOG_FLOOR, out=shifted)
     terms = np.exp(shifted, out=shifted)
     total = terms.sum(axis=1)
     log_norm = np.log(total) + row_max[:, 0]
+    log_norm[unexplained] = -np.inf
     with np.errstate(invalid="ignore"):
         weighted_log_prob -= log_norm[:, None]
+    weighted_log_prob[unexplained] = log_weights
     if resp is not None:
         np.divide(terms, total[:, None], out=resp)
+        resp[unexplained] = np.exp(log_weights)
     return log_norm
 
 
@@ -181,11 +231,14 @@ def _expectations(
     if precisions_cholesky is None:
         precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
     density = _WeightedLogDensity(weights, means, precisions_cholesky, covariance_type)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
     out = np.empty((X.shape[0], means.shape[0]))
     log_norm = np.empty(X.shape[0])
     for rows in _chunks(X.shape[0], density.numbers_per_row):
-        block = density(X[rows])
-        log_norm[rows] = _normalise_log(block, resp=None if log else out[rows])
+        with np.errstate(over="ignore", invalid="ignore"):
+            block = density(X[rows])
+        log_norm[rows] = _normalise_log(block, log_weights, resp=None if log else out[rows])
         if log:
             out[rows] = block
     return out, log_norm
@@ -219,6 +272,7 @@ def e_step(
     log_resp : array of shape (N, K), :math:`\log r_{ik}`; each row's exponentials sum to 1.
     mean_log_likelihood : float, :math:`\frac1N \sum_i \log p(x_i)`.
     """
+    check_covariance_type(covariance_type)
     log_resp, log_norm = _expectations(
         X, weights, means, covariances, covariance_type, precisions_cholesky, log=True
     )
@@ -235,9 +289,36 @@ def log_likelihood(
     precisions_cholesky: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Per-sample log-likelihood :math:`\log p(x_i) = \log\sum_k \pi_k \mathcal N(x_i\mid\mu_k,\Sigma_k)`."""
+    check_covariance_type(covariance_type)
     return _expectations(
         X, weights, means, covariances, covariance_type, precisions_cholesky, log=False
     )[1]
+
+
+#: A variance computed as a difference of second moments, :math:`E[(x-c)^2] - (\mu-c)^2`,
+#: keeps about :math:`16 - \log_{10}(E[(x-c)^2] / \sigma^2)` digits. Where more than this
+#: ratio is lost (a tight component far from the data's centre), it is recomputed from
+#: the deviations themselves.
+_CANCELLATION_LIMIT = 1e5
+
+
+def _component_scatter(X: np.ndarray, resp_k: np.ndarray, mean_k: np.ndarray) -> np.ndarray:
+    r""":math:`\sum_i r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top`, from the deviations themselves.
+
+    A symmetric rank-:math:`N` update of the scaled deviations :math:`\sqrt{r_{ik}}(x_i-\mu_k)`,
+    a cache-sized chunk at a time. Points with negligible responsibility add nothing: after
+    a few iterations most responsibilities sit at the floor (see :data:`_LOG_FLOOR`), so
+    they are skipped.
+    """
+    n_features = X.shape[1]
+    active = np.flatnonzero(resp_k > _NEGLIGIBLE)
+    scatter = np.zeros((n_features, n_features))
+    for part in _chunks(len(active), n_features):
+        rows = active[part]
+        deviation = X[rows] - mean_k
+        deviation *= np.sqrt(resp_k[rows])[:, None]
+        scatter += deviation.T @ deviation
+    return scatter
 
 
 def _estimate_covariances(
@@ -250,11 +331,12 @@ def _estimate_covariances(
 ) -> np.ndarray:
     r"""Weighted covariances for the M-step, plus ``reg_covar`` on the diagonal.
 
-    ``full`` sums :math:`r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top` per component as a symmetric
-    rank-:math:`N` update of the scaled deviations :math:`\sqrt{r_{ik}}(x_i - \mu_k)`.
-    The other types use :math:`\frac{1}{N_k}\sum_i r_{ik} (x_i - c)^2 - (\mu_k - c)^2`
-    with :math:`c` the data's mean, which is exact algebra and, thanks to the shift,
-    accurate when the data sit far from the origin. ``tied`` pools all components
+    ``full`` sums :math:`r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top` per component
+    (:func:`_component_scatter`). The other types first use the cheaper
+    :math:`\frac{1}{N_k}\sum_i r_{ik} (x_i - c)^2 - (\mu_k - c)^2`, with :math:`c` the
+    data's mean (exact algebra; the shift keeps it accurate for data far from the origin),
+    and recompute from the deviations any component for which that difference cancels more
+    than :data:`_CANCELLATION_LIMIT` allows. ``tied`` pools all components
     (:math:`\Sigma = \frac1N\sum_k\sum_i r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top`) and
     ``spherical`` averages the diagonal over features (:math:`\sigma_k^2 = \frac1d
     \operatorname{tr}\Sigma_k`).
@@ -262,19 +344,10 @@ def _estimate_covariances(
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     if covariance_type == "full":
-        covariances = np.empty((n_components, n_features, n_features))
-        for k, resp_k in enumerate(resp.T):
-            # Points with negligible responsibility add nothing: after a few iterations
-            # most responsibilities sit at the floor (see _LOG_FLOOR), so skip them.
-            active = np.flatnonzero(resp_k > _NEGLIGIBLE)
-            scatter = np.zeros((n_features, n_features))
-            for part in _chunks(len(active), n_features):
-                rows = active[part]
-                deviation = X[rows] - means[k]
-                deviation *= np.sqrt(resp_k[rows])[:, None]
-                scatter += deviation.T @ deviation
-            covariances[k] = scatter / nk[k]
-            covariances[k].flat[:: n_features + 1] += reg_covar
+        covariances = np.stack(
+            [_component_scatter(X, resp[:, k], means[k]) / nk[k] for k in range(n_components)]
+        )
+        covariances[:, range(n_features), range(n_features)] += reg_covar
         return covariances
 
     centre = X.mean(axis=0)
@@ -286,7 +359,11 @@ def _estimate_covariances(
         for rows in _chunks(n_samples, n_features):
             x = X[rows] - centre
             scatter += (x * row_weights[rows, None]).T @ x
-        covariance = (scatter - (nk * shifted_means.T) @ shifted_means) / nk.sum()
+        between = (nk * shifted_means.T) @ shifted_means
+        within = scatter - between
+        if np.any(np.diag(scatter) > _CANCELLATION_LIMIT * np.maximum(np.diag(within), 0)):
+            within = sum(_component_scatter(X, resp[:, k], means[k]) for k in range(n_components))
+        covariance = within / nk.sum()
         covariance = (covariance + covariance.T) / 2
         covariance.flat[:: n_features + 1] += reg_covar
         return covariance
@@ -295,7 +372,11 @@ def _estimate_covariances(
     for rows in _chunks(n_samples, n_features + n_components):
         x = X[rows] - centre
         second_moments += resp[rows].T @ (x * x)
-    variances = second_moments / nk[:, None] - shifted_means**2
+    second_moments /= nk[:, None]
+    variances = second_moments - shifted_means**2
+    cancelled = np.any(second_moments > _CANCELLATION_LIMIT * np.maximum(variances, 0), axis=1)
+    for k in np.flatnonzero(cancelled):
+        variances[k] = np.diag(_component_scatter(X, resp[:, k], means[k])) / nk[k]
     np.maximum(variances, 0.0, out=variances)  # rounding must not make a variance negative
     variances += reg_covar
     return variances if covariance_type == "diag" else variances.mean(axis=1)
@@ -327,6 +408,7 @@ def m_step(
     -------
     weights : (K,), means : (K, d), covariances : shaped by ``covariance_type``.
     """
+    check_covariance_type(covariance_type)
     nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
     means = (resp.T @ X) / nk[:, None]
     covariances = _estimate_covariances(X, resp, nk, means, covariance_type, reg_covar)
@@ -359,7 +441,17 @@ def em_iterations(
     and responsibilities :math:`r_{ik}` (both from the next E-step, which EM needs anyway).
     The E-step here hands the M-step :math:`r_{ik}` directly, from the same exponentials
     that normalise them, rather than :math:`\log r_{ik}` to exponentiate again.
+    Raises a ``ValueError`` for an unknown ``covariance_type`` at once, and when the
+    log-likelihood is not finite (data too large or too small for floating point).
     """
+    check_covariance_type(covariance_type)
+    return _em_rounds(
+        X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky
+    )
+
+
+def _em_rounds(X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky):
+    """The generator behind :func:`em_iterations` (which validates its arguments first)."""
     prec_chol = precisions_cholesky
     if prec_chol is None:
         prec_chol = _precisions_cholesky(covariances, covariance_type)

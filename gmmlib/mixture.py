@@ -2,8 +2,8 @@ r"""``GaussianMixture``: a Gaussian mixture fitted by EM, with scikit-learn's in
 
 The estimator chooses a start (k-means, k-means++, random, random points, or given
 parameters), then runs :func:`gmmlib.em.em_iterations` until the mean log-likelihood
-improves by less than ``tol``; with ``n_init > 1`` it keeps the run with the highest
-final lower bound. The parameters, fitted attributes and their meanings are those of
+improves by less than ``tol``; with ``n_init > 1`` it keeps the earliest run whose final
+lower bound ties with the highest (see :data:`TIE_RTOL`). The parameters, fitted attributes and their meanings are those of
 :class:`sklearn.mixture.GaussianMixture`, so either can stand in for the other.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.base import BaseEstimator, DensityMixin, clone
 from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -28,10 +28,24 @@ from .em import EMState, e_step, em_iterations, log_likelihood, m_step
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
+#: With ``n_init > 1``, final lower bounds within ``TIE_RTOL * max(1, |best|)`` of the best
+#: count as a tie, and the earliest such start is kept. Starts that end at the same optimum
+#: (often relabellings of one another) differ only in the last bits, which depend on the
+#: CPU's BLAS kernels; keeping the strictly highest, as scikit-learn does, would make the
+#: fitted model (its component order, say) differ from one machine to the next.
+TIE_RTOL = 1e-8
+
 
 @cache
 def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+def _dask_map(method, X):
+    """A fitted model's ``method`` on each block of the Dask array ``X``, lazily."""
+    from ._dask import map_method
+
+    return map_method(method, X)
 
 
 def _one_blas_thread():
@@ -44,24 +58,28 @@ def _one_blas_thread():
     return _threadpools().limit(limits=1, user_api="blas")
 
 
-def _lazy(X, method, n_columns, dtype):
-    """``method`` applied lazily to each block of rows of the Dask array ``X``."""
-    from ._dask import map_rows
-
-    check_is_fitted(method.__self__)
-    return map_rows(X, method, n_columns, dtype)
-
-
 @dataclass
 class _Run:
     """The outcome of one EM run from one start."""
 
     state: EMState
-    resp: np.ndarray
+    resp: np.ndarray | None  # dropped once another run is kept
     lower_bound: float
     lower_bounds: list[float]
     n_iter: int
     converged: bool
+
+
+def _kept_run(runs: list[_Run], *, max_iter: int) -> _Run:
+    """The run ``fit`` keeps: the earliest whose bound ties with the best (:data:`TIE_RTOL`).
+
+    With ``max_iter=0`` no run has a bound, and the last start is kept, as in scikit-learn.
+    """
+    if max_iter == 0:
+        return runs[-1]
+    best = max(run.lower_bound for run in runs)
+    margin = TIE_RTOL * max(1.0, abs(best))
+    return next(run for run in runs if run.lower_bound >= best - margin)
 
 
 def _check_number(name: str, value, kind: type, low: float, low_inclusive: bool = True) -> None:
@@ -72,6 +90,22 @@ def _check_number(name: str, value, kind: type, low: float, low_inclusive: bool 
     if value < low or (value == low and not low_inclusive):
         bound = ">=" if low_inclusive else ">"
         raise ValueError(f"{name} must be {bound} {low}; got {value!r}.")
+
+
+def _check_magnitude(X: np.ndarray) -> None:
+    """Raise a ValueError when squared distances between the points overflow float64.
+
+    EM needs :math:`\\lVert x_i - \\mu_k \\rVert^2`; beyond about :math:`10^{154}` from the data's
+    centre it is infinite, and every covariance with it.
+    """
+    spread = float(np.max(np.abs(X - X.mean(axis=0)), initial=0.0))
+    with np.errstate(over="ignore"):
+        if not np.isfinite(spread * spread * X.shape[1]):
+            raise ValueError(
+                f"The data are too large for floating point: points lie up to {spread:.3g} "
+                "from their centre, and squared distances overflow. Rescale the data "
+                "(e.g. StandardScaler)."
+            )
 
 
 def _as_finite_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
@@ -181,7 +215,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         _check_number("reg_covar", self.reg_covar, float, 0)
         _check_number("max_iter", self.max_iter, int, 0)
         _check_number("n_init", self.n_init, int, 1)
-        _check_number("verbose", self.verbose, int, 0)
+        # verbose=True means 1, as in scikit-learn.
+        _check_number("verbose", int(self.verbose) if isinstance(self.verbose, bool) else self.verbose, int, 0)
         _check_number("verbose_interval", self.verbose_interval, int, 1)
         if self.init_params not in INIT_METHODS:
             raise ValueError(
@@ -225,18 +260,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     )
         return weights, means, precisions
 
-    def _validate_X(self, X, *, reset: bool) -> np.ndarray:
-        """Check ``X`` (finite, 2-D, numeric) and return it as float64."""
+    def _validate_X(self, X, *, reset: bool) -> tuple[np.ndarray, np.dtype]:
+        """Check ``X`` (finite, 2-D, numeric); return it as float64, and its own float type.
+
+        float32 data keep float32 in what comes back to the user (fitted attributes,
+        scores, probabilities), as in scikit-learn; the arithmetic runs in float64.
+        """
         X = validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1
         )
-        return np.asarray(X, dtype=np.float64)
+        return np.asarray(X, dtype=np.float64), X.dtype
 
     # ------------------------------------------------------------------ fitting
     def _initial_resp(self, X: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
         """Starting responsibilities chosen by ``init_params`` (hard or random)."""
         n_samples, k = X.shape[0], self.n_components
         resp = np.zeros((n_samples, k))
+        # Distances do not change when the data are shifted to their centre, but far from
+        # the origin |x|^2 - 2 x.y + |y|^2 loses the digits that tell points apart.
+        X = X - X.mean(axis=0)
         if self.init_params == "kmeans":
             labels = KMeans(n_clusters=k, n_init=1, random_state=random_state).fit(X).labels_
             resp[np.arange(n_samples), labels] = 1
@@ -303,13 +345,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
         """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
 
-        ``X`` may be a Dask array: see :mod:`gmmlib._dask` (same EM, one pass per iteration).
+        ``X`` may be a Dask array (see :mod:`gmmlib._dask`): the same EM, one pass per iteration.
         """
         if is_dask_array(X):
-            from . import _dask
+            from ._dask import fit
 
-            with _one_blas_thread():
-                return _dask.fit(self, X, sample_weight)
+            return fit(self, X, sample_weight)
         self.fit_predict(X, y)
         return self
 
@@ -322,18 +363,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _fit(self, X) -> np.ndarray:
         self._check_parameters()
-        X = self._validate_X(X, reset=True)
+        X, dtype = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(
                 f"n_components={self.n_components} is larger than the number of samples "
                 f"({n_samples}); use at most {n_samples} components or more data."
             )
+        _check_magnitude(X)
         inits = self._check_initial_parameters(n_features)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
 
-        best: _Run | None = None
+        runs: list[_Run] = []
         for init in range(self.n_init if do_init else 1):
             if self.verbose:
                 print(f"Initialization {init}")
@@ -341,80 +383,90 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 start = self._initialize(X, random_state, *inits)
                 lower_bound = -np.inf
             else:
-                start = (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
-                lower_bound = self.lower_bound_
-            run = self._run(X, *start, lower_bound=lower_bound)
-            if best is None or run.lower_bound > best.lower_bound:
-                best = run
-        self._finish_fit(best, n_features)
-        return best.resp.argmax(axis=1)
+                start = (
+                    *(np.asarray(a, dtype=np.float64) for a in (self.weights_, self.means_, self.covariances_)),
+                    np.asarray(self.precisions_cholesky_, dtype=np.float64),
+                )
+                lower_bound = float(self.lower_bound_)
+            runs.append(self._run(X, *start, lower_bound=lower_bound))
+            best = _kept_run(runs, max_iter=self.max_iter)
+            for run in runs:  # keep one (N, K) array of responsibilities, not n_init
+                if run is not best:
+                    run.resp = None
 
-    def _finish_fit(self, best: _Run, n_features: int) -> None:
-        """Keep the best run's parameters; warn if it did not converge."""
         if not best.converged and self.max_iter > 0:
             warnings.warn(
                 "The best start did not converge within max_iter iterations: increase "
                 "max_iter or tol, try other starts (n_init), or check for degenerate data.",
                 ConvergenceWarning,
             )
-        self._set_parameters(best.state)
+        self._set_parameters(best.state, dtype)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
+        self.lower_bound_ = dtype.type(best.lower_bound)
         self.lower_bounds_ = best.lower_bounds
-        self.n_features_in_ = n_features
+        return best.resp.argmax(axis=1)
 
-    def _set_parameters(self, state: EMState) -> None:
-        self.weights_ = state.weights
-        self.means_ = state.means
-        self.covariances_ = state.covariances
-        self.precisions_cholesky_ = cov.precisions_cholesky(state.covariances, self.covariance_type)
-        self.precisions_ = cov.precisions_from_cholesky(
-            self.precisions_cholesky_, self.covariance_type
+    def _set_parameters(self, state: EMState, dtype: np.dtype) -> None:
+        prec_chol = cov.precisions_cholesky(state.covariances, self.covariance_type)
+        self.weights_ = state.weights.astype(dtype)
+        self.means_ = state.means.astype(dtype)
+        self.covariances_ = state.covariances.astype(dtype)
+        self.precisions_cholesky_ = prec_chol.astype(dtype)
+        self.precisions_ = cov.precisions_from_cholesky(prec_chol, self.covariance_type).astype(dtype)
+
+    def _float64_parameters(self) -> tuple[np.ndarray, ...]:
+        """The fitted weights, means, covariances and precision factors, in float64."""
+        return tuple(
+            np.asarray(a, dtype=np.float64)
+            for a in (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
         )
 
     # ------------------------------------------------------------------ using a fit
-    def _log_resp(self, X) -> np.ndarray:
+    def _log_resp(self, X) -> tuple[np.ndarray, np.dtype]:
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X, dtype = self._validate_X(X, reset=False)
+        weights, means, covariances, prec_chol = self._float64_parameters()
         with _one_blas_thread():
             log_resp, _ = e_step(
-                X,
-                self.weights_,
-                self.means_,
-                self.covariances_,
-                self.covariance_type,
-                precisions_cholesky=self.precisions_cholesky_,
+                X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol
             )
-        return log_resp
+        return log_resp, np.result_type(dtype, self.means_.dtype)
 
     def predict(self, X) -> np.ndarray:
         """The most probable component of each sample: :math:`\\arg\\max_k r_{ik}`."""
         if is_dask_array(X):
-            return _lazy(X, self.predict, None, np.int64)
-        return self._log_resp(X).argmax(axis=1)
+            return _dask_map(self.predict, X)
+        return self._log_resp(X)[0].argmax(axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities :math:`r_{ik}`, shape ``(N, K)``; each row sums to 1."""
+        """Responsibilities :math:`r_{ik}`, shape ``(N, K)``; each row sums to 1.
+
+        A sample whose density underflows to zero under every component
+        (``score_samples`` gives :math:`-\\infty`) gets the weights :math:`\\pi_k`, the
+        probabilities before seeing it: its responsibilities would be 0/0.
+        """
         if is_dask_array(X):
-            return _lazy(X, self.predict_proba, self.n_components, np.float64)
-        return np.exp(self._log_resp(X))
+            return _dask_map(self.predict_proba, X)
+        log_resp, dtype = self._log_resp(X)
+        return np.exp(log_resp).astype(dtype, copy=False)
 
     def score_samples(self, X) -> np.ndarray:
-        """Log-density :math:`\\log p(x_i)` of each sample, shape ``(N,)``."""
+        """Log-density :math:`\\log p(x_i)` of each sample, shape ``(N,)``.
+
+        :math:`-\\infty` for a sample so far from every component that its density
+        underflows to zero in floating point.
+        """
         if is_dask_array(X):
-            return _lazy(X, self.score_samples, None, np.float64)
+            return _dask_map(self.score_samples, X)
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X, dtype = self._validate_X(X, reset=False)
+        weights, means, covariances, prec_chol = self._float64_parameters()
         with _one_blas_thread():
-            return log_likelihood(
-                X,
-                self.weights_,
-                self.means_,
-                self.covariances_,
-                self.covariance_type,
-                precisions_cholesky=self.precisions_cholesky_,
+            scores = log_likelihood(
+                X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol
             )
+        return scores.astype(np.result_type(dtype, self.means_.dtype), copy=False)
 
     def score(self, X, y=None) -> float:
         """Mean log-likelihood :math:`\\frac1N \\sum_i \\log p(x_i)`."""
@@ -427,12 +479,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def bic(self, X) -> float:
         """Bayesian information criterion :math:`-2 \\log L + p \\log N` (lower is better)."""
-        n_samples = self._validate_X(X, reset=False).shape[0]
+        n_samples = self._validate_X(X, reset=False)[0].shape[0]
         return -2 * self.score(X) * n_samples + self.n_parameters() * np.log(n_samples)
 
     def aic(self, X) -> float:
         """Akaike information criterion :math:`-2 \\log L + 2p` (lower is better)."""
-        n_samples = self._validate_X(X, reset=False).shape[0]
+        n_samples = self._validate_X(X, reset=False)[0].shape[0]
         return -2 * self.score(X) * n_samples + 2 * self.n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -442,10 +494,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Gaussian. Seeded by ``random_state``, so repeated calls give the same draw.
         """
         check_is_fitted(self)
-        if not is_integer(n_samples) or n_samples < 1:
+        whole = is_integer(n_samples) or (
+            isinstance(n_samples, numbers.Real) and float(n_samples).is_integer()
+        )
+        if isinstance(n_samples, bool) or not whole or n_samples < 1:
             raise ValueError(
-                f"n_samples must be a positive integer (at least 1); got {n_samples!r}."
+                f"n_samples must be a whole number of samples, at least 1; got {n_samples!r}."
             )
+        n_samples = int(n_samples)  # 3.0 is accepted, as by scikit-learn
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         n_features = self.means_.shape[1]
@@ -466,3 +522,39 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ]
         labels = np.repeat(np.arange(self.n_components), counts)
         return np.vstack(parts), labels
+
+
+def sort_components(model: GaussianMixture, by: str = "mean") -> GaussianMixture:
+    """A copy of a fitted mixture with its components in a stated order.
+
+    The likelihood is the same under all :math:`K!` orderings of the components (label
+    switching), so which index a component gets depends on the start and, between starts
+    that tie, on rounding. To print or compare components, put them in an order that
+    depends only on the fitted parameters:
+
+    * ``by="mean"``: ascending by the means, compared coordinate by coordinate
+      (lexicographically, the first feature first);
+    * ``by="weight"``: descending by weight, ties broken by the means as above.
+
+    Everything that depends on the order (``weights_``, ``means_``, per-component
+    ``covariances_``, ``precisions_``, ``precisions_cholesky_``; a ``tied`` covariance is
+    shared and unchanged) is permuted together, so the copy is the same density:
+    ``score_samples`` is unchanged and ``predict`` names the same components by new indices.
+    """
+    check_is_fitted(model)
+    if by not in ("mean", "weight"):
+        raise ValueError(f"by must be 'mean' or 'weight'; got {by!r}.")
+    means = np.asarray(model.means_)
+    keys = [means[:, j] for j in reversed(range(means.shape[1]))]  # lexsort: last key first
+    if by == "weight":
+        keys.append(-np.asarray(model.weights_))
+    order = np.lexsort(keys)
+    result = clone(model)
+    fitted = {name: value for name, value in vars(model).items() if name.endswith("_")}
+    result.__dict__.update(fitted)
+    per_component = ["weights_", "means_"]
+    if model.covariance_type != "tied":
+        per_component += ["covariances_", "precisions_", "precisions_cholesky_"]
+    for name in per_component:
+        setattr(result, name, np.asarray(getattr(model, name))[order].copy())
+    return result

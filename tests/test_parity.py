@@ -132,3 +132,10 @@ def test_tied_start_from_single_points_is_the_weighted_estimate(blobs):
         3, covariance_type="tied", init_params="k-means++", max_iter=0, random_state=0
     ).fit(blobs)
     np.testing.assert_allclose(model.covariances_, 1e-6 * np.eye(3), rtol=1e-6, atol=1e-12)
+
+
+def test_max_iter_zero_keeps_the_last_start_like_sklearn(blobs):
+    ours, theirs = fit_both(blobs, n_components=3, max_iter=0, n_init=3, random_state=0)
+    np.testing.assert_allclose(ours.means_, theirs.means_, **TOL)
+    assert ours.lower_bound_ == theirs.lower_bound_ == -np.inf
+    assert ours.n_iter_ == theirs.n_iter_ == 0

@@ -89,11 +89,39 @@ def test_predict_with_the_wrong_number_of_features(X):
             method(np.zeros((4, 3)))
 
 
-@pytest.mark.parametrize("n_samples", [0, -3, 2.5])
-def test_sample_needs_a_positive_count(X, n_samples):
+@pytest.mark.parametrize("n_samples", [0, -3, 2.5, True, "3"])
+def test_sample_needs_a_whole_positive_count(X, n_samples):
     model = GaussianMixture(2, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+    with pytest.raises(ValueError, match="n_samples must be a whole number of samples, at least 1"):
         model.sample(n_samples)
+
+
+def test_sample_takes_a_whole_float_like_sklearn(X):
+    model = GaussianMixture(2, random_state=0).fit(X)
+    drawn, labels = model.sample(3.0)
+    assert drawn.shape == (3, 2) and labels.shape == (3,)
+    np.testing.assert_array_equal(drawn, model.sample(3)[0])
+
+
+def test_verbose_true_prints_progress(X, capsys):
+    GaussianMixture(2, verbose=True, verbose_interval=1, max_iter=3, random_state=0).fit(X)
+    printed = capsys.readouterr().out
+    assert "Initialization 0" in printed and "Iteration 1" in printed
+
+
+@pytest.mark.parametrize("function", ["e_step", "m_step", "log_likelihood", "em_iterations"])
+def test_em_functions_refuse_a_misspelt_covariance_type(X, function):
+    from gmmlib import em
+
+    model = GaussianMixture(2, random_state=0).fit(X)
+    args = {
+        "e_step": (X, model.weights_, model.means_, model.covariances_, "Full"),
+        "log_likelihood": (X, model.weights_, model.means_, model.covariances_, "Full"),
+        "em_iterations": (X, model.weights_, model.means_, model.covariances_, "Full"),
+        "m_step": (X, model.predict_proba(X), "Full"),
+    }[function]
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        getattr(em, function)(*args)
 
 
 def test_using_an_unfitted_model_says_fit_first(X):
@@ -119,25 +147,66 @@ def awkward_data() -> dict[str, np.ndarray]:
         "float32": base.astype(np.float32),
         "integers": rng.randint(0, 3, size=(60, 3)),
         "more features than samples": rng.normal(size=(8, 20)),
+        "squares overflow": base * 1e155,
+        "near the largest float": base * 1e300,
     }
+
+
+#: What each awkward data set must give, for every covariance type: a finite model, or a
+#: ValueError whose message contains the given words (it must say what to do).
+AWKWARD_OUTCOMES = {
+    "constant column": "fit",
+    "all points equal": "fit",
+    "many duplicates": "fit",
+    "huge values": "fit",
+    "huge offset": "fit",
+    "tiny values": "fit",
+    "float32": "fit",
+    "integers": "fit",
+    "more features than samples": "fit",
+    "squares overflow": "Rescale the data",
+    "near the largest float": "Rescale the data",
+}
+
+
+def test_every_awkward_data_set_has_a_stated_outcome():
+    assert set(AWKWARD_OUTCOMES) == set(awkward_data())
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("name", list(awkward_data()))
-def test_awkward_data_gives_a_finite_model_or_a_clear_error(name, covariance_type):
+def test_awkward_data_gives_the_stated_outcome(name, covariance_type):
     data = awkward_data()[name]
     model = GaussianMixture(3, covariance_type=covariance_type, n_init=2, random_state=0)
+    expected = AWKWARD_OUTCOMES[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        try:
-            model.fit(data)
-        except ValueError as error:  # allowed, if it says what to do
-            assert "reg_covar" in str(error) or "Rescale" in str(error)
+        if expected != "fit":
+            with pytest.raises(ValueError, match=expected):
+                model.fit(data)
             return
+        model.fit(data)
     for name_ in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
         assert np.all(np.isfinite(getattr(model, name_))), name_
     assert np.isfinite(model.lower_bound_)
     assert np.all(np.isfinite(model.score_samples(data)))
     proba = model.predict_proba(data)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
-    assert model.means_.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    # float32 data give float32 attributes, as in scikit-learn; everything else float64
+    expected_dtype = np.float32 if data.dtype == np.float32 else np.float64
+    assert model.means_.dtype == expected_dtype
+    assert proba.dtype == expected_dtype
+
+
+def test_a_point_no_component_can_explain_scores_minus_infinity():
+    """Its density underflows under every component: -inf (as in scikit-learn), never a
+    finite number; its probabilities are the weights, not NaN."""
+    X = np.random.RandomState(1).normal(size=(100, 2))
+    for covariance_type in COVARIANCE_TYPES:
+        model = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
+        far, near = model.score_samples([[1e155, 0.0], [40.0, 0.0]])
+        assert far == -np.inf and np.isfinite(near)
+        proba = model.predict_proba([[1e155, 0.0]])
+        np.testing.assert_allclose(proba[0], model.weights_)
+        assert model.predict([[1e155, 0.0]])[0] == np.argmax(model.weights_)
+        assert model.score([[1e155, 0.0], [0.0, 0.0]]) == -np.inf
