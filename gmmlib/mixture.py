@@ -342,7 +342,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
         return _Run(state, resp, lower_bound, lower_bounds, n_iter, converged)
 
-    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
+    def fit(self, X, y=None) -> GaussianMixture:
         """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
 
         ``X`` may be a Dask array (see :mod:`gmmlib._dask`): the same EM, one pass per iteration.
@@ -350,14 +350,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if is_dask_array(X):
             from ._dask import fit
 
-            return fit(self, X, sample_weight)
+            return fit(self, X)
         self.fit_predict(X, y)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+    def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit the mixture to ``X`` and return each sample's most probable component."""
         if is_dask_array(X):
-            return self.fit(X, y, sample_weight).predict(X)
+            return self.fit(X, y).predict(X)
         with _one_blas_thread():
             return self._fit(X)
 
