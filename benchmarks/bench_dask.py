@@ -11,7 +11,7 @@ Run with ``.venv/bin/python benchmarks/bench_dask.py`` (about two minutes on two
 3. fits the same data, loaded into this process's memory, from the same start for the same
    iterations with the in-memory EM (:func:`gmmlib.em.em_iterations`);
 4. prints the time per iteration of both, the largest parameter difference between them,
-   and the peak resident memory (``ru_maxrss``) of the client and of each worker (the
+   and the peak resident memory (``VmHWM``) of the client and of each worker (the
    client's peak is taken before it loads the data for step 3).
 
 Pointing the same code at a real cluster changes one line: ``Client("tcp://scheduler:8786")``
@@ -33,18 +33,6 @@ from gmmlib import _dask
 from gmmlib.mixture import _one_blas_thread
 
 MiB = 2**20
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory in MiB (Linux's ``VmHWM``).
-
-    Not ``ru_maxrss``: a worker started by forking inherits its parent's.
-    """
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def starting_parameters(X_lazy, n_components: int, covariance_type: str, seed: int):
@@ -123,8 +111,8 @@ def main() -> None:
                 X_lazy, None, *start, args.covariance_type, reg_covar=1e-6
             )
             lazy_state, lazy_times = timed_iterations(states, args.iterations, "Dask")
-            worker_peaks = client.run(peak_rss_mib)
-            client_peak = peak_rss_mib()
+            worker_peaks = client.run(_dask.peak_resident_mib)
+            client_peak = _dask.peak_resident_mib()
 
         print(f"\nPeak memory (resident): client {client_peak:.0f} MiB; workers "
               + ", ".join(f"{peak:.0f} MiB" for peak in worker_peaks.values())
@@ -137,7 +125,7 @@ def main() -> None:
             states = em.em_iterations(X, *start, args.covariance_type, reg_covar=1e-6)
             memory_state, memory_times = timed_iterations(states, args.iterations, "in memory")
         print(f"In memory (1 core): {np.median(memory_times):.2f} s per iteration (median); "
-              f"process peak {peak_rss_mib():.0f} MiB")
+              f"process peak {_dask.peak_resident_mib():.0f} MiB")
         difference = max(
             float(np.max(np.abs(a - b)))
             for a, b in zip(lazy_state[:3], memory_state[:3])

@@ -288,6 +288,20 @@ def map_method(method: Callable, X: da.Array) -> da.Array:
     )
 
 
+# ------------------------------------------------------------------------------------ memory
+def peak_resident_mib() -> float:
+    """This process's peak resident memory in MiB (Linux's ``VmHWM``).
+
+    Run it on the workers with ``client.run(peak_resident_mib)``. Not ``ru_maxrss``: a worker
+    started by forking inherits its parent's.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("No VmHWM in /proc/self/status: peak memory is measured on Linux only.")
+
+
 # ------------------------------------------------------------------------------------- files
 def write_npy(
     path: str | os.PathLike,
