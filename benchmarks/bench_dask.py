@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--skip-in-memory", action="store_true")
     args = parser.parse_args()
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     n_features = args.features
     n_samples = int(args.gigabytes * 1e9 / (8 * n_features))
@@ -93,16 +93,8 @@ def main() -> None:
         print(f"{X_lazy.numblocks[0]} blocks of {args.rows_per_block:,} rows "
               f"({args.rows_per_block * n_features * 8 / MiB:.0f} MiB each)")
 
-        worker_env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
         with (
-            LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                memory_limit=args.memory_limit,
-                dashboard_address=None,
-                env=worker_env,
-            ) as cluster,
+            _dask.local_cluster(2, memory_limit=args.memory_limit) as cluster,
             Client(cluster) as client,
         ):
             print(f"LocalCluster: 2 workers, 1 thread and {args.memory_limit} each")

@@ -169,7 +169,7 @@ def test_bad_input(data):
 def test_file_backed_on_a_local_cluster(tmp_path):
     """The distributed scheduler, two worker processes, data read from a .npy file in tasks."""
     distributed = pytest.importorskip("distributed")
-    from gmmlib._dask import from_npy, write_npy
+    from gmmlib._dask import from_npy, local_cluster, write_npy
 
     X = gaussian_clusters(6000, 2, 3, random_state=2)[0]
     path = write_npy(
@@ -186,9 +186,7 @@ def test_file_backed_on_a_local_cluster(tmp_path):
         warnings.simplefilter("ignore", ConvergenceWarning)
         memory = GaussianMixture(3, **params).fit(X)
         with (
-            distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
+            local_cluster(2, memory_limit="400MiB") as cluster,
             distributed.Client(cluster) as client,
         ):
             lazy = GaussianMixture(3, **params).fit(lazy_X)
