@@ -60,14 +60,25 @@ from .em import _WeightedLogDensity, _chunks, _normalise_log  # noqa: E402
 
 
 class SufficientStatistics(NamedTuple):
-    weight_sum: np.ndarray
-    weighted_sums: np.ndarray
-    scatter: np.ndarray
-    log_likelihood: float
-    total_weight: float
+    """What EM needs from a set of rows; the statistics of disjoint sets add (``+``)."""
+
+    weight_sum: np.ndarray  # N_k, (K,)
+    weighted_sums: np.ndarray  # sum_i w_i r_ik x_i, (K, d)
+    scatter: np.ndarray  # about the current means: (K, d, d) full/tied, (K, d) diag/spherical
+    log_likelihood: float  # sum_i w_i log p(x_i)
+    total_weight: float  # sum_i w_i
+
+    def __add__(self, other):
+        return SufficientStatistics(*(a + b for a, b in zip(self, other)))
 
 
-def chunk_statistics(X, sample_weight, weights, means, prec_chol, covariance_type):
+def chunk_statistics(
+    X, weights, means, covariances, covariance_type, *, sample_weight=None,
+    precisions_cholesky=None,
+):
+    prec_chol = precisions_cholesky
+    if prec_chol is None:
+        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
     density = _WeightedLogDensity(weights, means, prec_chol, covariance_type)
     n, d = X.shape
     k = means.shape[0]
@@ -91,12 +102,10 @@ def chunk_statistics(X, sample_weight, weights, means, prec_chol, covariance_typ
                 scatter[j] += (dev * resp[:, j, None]).T @ dev
             else:
                 scatter[j] += resp[:, j] @ (dev * dev)
-    if covariance_type == "tied":
-        scatter = scatter  # pooled in the M-step
     return SufficientStatistics(nk, sums, scatter, ll, float(w.sum()))
 
 
-def m_step_from_statistics(stats, means, covariance_type, reg_covar):
+def m_step_from_statistics(stats, means, covariance_type, reg_covar=1e-6):
     nk = stats.weight_sum + 10 * np.finfo(float).eps
     new_means = stats.weighted_sums / nk[:, None]
     shift = new_means - means
@@ -121,26 +130,25 @@ def m_step_from_statistics(stats, means, covariance_type, reg_covar):
     return nk / nk.sum(), new_means, covs
 
 
-def add_statistics(a, b):
-    return type(a)(*(x + y for x, y in zip(a, b)))
-
-
 # ---------------------------------------------------------------------------------------------
 
 
 def _block_statistics(X, sample_weight, params, covariance_type):
     """Sufficient statistics of one block (runs inside a Dask task)."""
-    weights, means, prec_chol = params
+    weights, means, covariances, prec_chol = params
     X = np.asarray(X, dtype=np.float64)
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    return chunk_statistics(X, weight, weights, means, prec_chol, covariance_type)
+    return chunk_statistics(
+        X, weights, means, covariances, covariance_type,
+        sample_weight=weight, precisions_cholesky=prec_chol,
+    )
 
 
 def _sum_statistics(*parts):
-    """One node of the tree reduction: the sum of its children's statistics."""
+    """One node of the tree reduction: its children's statistics, added in a fixed order."""
     total = parts[0]
     for part in parts[1:]:
-        total = add_statistics(total, part)
+        total = total + part
     return total
 
 
@@ -180,6 +188,7 @@ def statistics(
     sample_weight: da.Array | None,
     weights: np.ndarray,
     means: np.ndarray,
+    covariances: np.ndarray,
     prec_chol: np.ndarray,
     covariance_type: str,
     *,
@@ -189,7 +198,7 @@ def statistics(
     import dask
 
     # Fresh keys each pass (pure=False): a pass never reuses a previous pass's results.
-    params = dask.delayed((weights, means, prec_chol), pure=False, traverse=False)
+    params = dask.delayed((weights, means, covariances, prec_chol), pure=False, traverse=False)
     blocks = X.to_delayed().ravel()
     weight_parts = (
         [None] * len(blocks) if sample_weight is None else sample_weight.to_delayed().ravel()
@@ -227,7 +236,9 @@ def em_iterations(
     if prec_chol is None:
         prec_chol = cov.precisions_cholesky(covariances, covariance_type)
     while True:
-        stats = statistics(X, sample_weight, weights, means, prec_chol, covariance_type)
+        stats = statistics(
+            X, sample_weight, weights, means, covariances, prec_chol, covariance_type
+        )
         mean_ll = stats.log_likelihood / stats.total_weight
         if not np.isfinite(mean_ll):
             raise ValueError(

@@ -50,11 +50,15 @@ def fit_both(X, covariance_type, *, sample_weight=None, chunks=(UNEVEN_ROWS, (2,
     params = {"covariance_type": covariance_type, "tol": 0.0, "max_iter": 25, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        memory = GaussianMixture(3, **params).fit(X, sample_weight=sample_weight)
-        weight = None if sample_weight is None else da.from_array(sample_weight, chunks=200)
-        lazy = GaussianMixture(3, **params).fit(
-            da.from_array(X, chunks=chunks), sample_weight=weight
-        )
+        if sample_weight is None:
+            memory = GaussianMixture(3, **params).fit(X)
+            lazy = GaussianMixture(3, **params).fit(da.from_array(X, chunks=chunks))
+        else:
+            memory = GaussianMixture(3, **params).fit(X, sample_weight=sample_weight)
+            lazy = GaussianMixture(3, **params).fit(
+                da.from_array(X, chunks=chunks),
+                sample_weight=da.from_array(sample_weight, chunks=200),
+            )
     return memory, lazy
 
 
