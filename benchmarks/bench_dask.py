@@ -100,7 +100,7 @@ def main() -> None:
             print(f"LocalCluster: 2 workers, 1 thread and {args.memory_limit} each")
             start = starting_parameters(X_lazy, args.components, args.covariance_type, seed=0)
             states = _dask.em_iterations(
-                X_lazy, None, *start, args.covariance_type, reg_covar=1e-6
+                X_lazy, *start, args.covariance_type, reg_covar=1e-6
             )
             lazy_state, lazy_times = timed_iterations(states, args.iterations, "Dask")
             worker_peaks = client.run(_dask.peak_resident_mib)

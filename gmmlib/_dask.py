@@ -28,13 +28,11 @@ their own block, so the task graph holds a file name, never the data.
 from __future__ import annotations
 
 import os
-import warnings
 from functools import partial
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from . import _covariance as cov
@@ -217,12 +215,12 @@ def statistics(
 
 def em_iterations(
     X: da.Array,
-    sample_weight: da.Array | None,
     weights: np.ndarray,
     means: np.ndarray,
     covariances: np.ndarray,
     covariance_type: str,
     *,
+    sample_weight: da.Array | None = None,
     reg_covar: float = 1e-6,
     precisions_cholesky: np.ndarray | None = None,
 ) -> Iterator[tuple[EMState, None]]:
@@ -476,7 +474,7 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
     convergence. Starts come from a random sample of ``init_sample_size`` rows (see the module
     docstring) unless all of ``weights_init``, ``means_init`` and ``precisions_init`` are given.
     """
-    from .mixture import _check_magnitude, _kept_run
+    from .mixture import _check_magnitude
 
     estimator._check_parameters()
     X = row_blocks(X)
@@ -487,44 +485,17 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
             f"({n_samples}); use at most {n_samples} components or more data."
         )
     weight = weight_blocks(sample_weight, X)
-    inits = estimator._check_initial_parameters(n_features)
-    do_init = not (estimator.warm_start and hasattr(estimator, "converged_"))
-    random_state = check_random_state(estimator.random_state)
-    sample = sample_weights = None
-    if do_init and any(value is None for value in inits):
-        sample, sample_weights = sample_rows(
+
+    def start_rows(random_state):
+        rows, _ = sample_rows(
             X, max(init_sample_size, estimator.n_components), random_state, weight
         )
-        _check_magnitude(sample)  # on the sample: all rows would cost a pass of their own
-    iterations = partial(em_iterations_weighted, sample_weight=weight)
-    runs = []
-    for init in range(estimator.n_init if do_init else 1):
-        if estimator.verbose:
-            print(f"Initialization {init}")
-        if do_init:
-            start = estimator._initialize(sample, random_state, *inits)
-            lower_bound = -np.inf
-        else:
-            start = estimator._float64_parameters()
-            lower_bound = float(estimator.lower_bound_)
-        runs.append(estimator._run(X, *start, lower_bound=lower_bound, iterations=iterations))
-    best = _kept_run(runs, max_iter=estimator.max_iter)
-    if not best.converged and estimator.max_iter > 0:
-        warnings.warn(
-            "The best start did not converge within max_iter iterations: increase "
-            "max_iter or tol, try other starts (n_init), or check for degenerate data.",
-            ConvergenceWarning,
-        )
+        _check_magnitude(rows)  # on the sample: all rows would cost a pass of their own
+        return rows
+
     dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-    estimator._set_parameters(best.state, dtype)
-    estimator.converged_ = best.converged
-    estimator.n_iter_ = best.n_iter
-    estimator.lower_bound_ = dtype.type(best.lower_bound)
-    estimator.lower_bounds_ = best.lower_bounds
+    estimator._fit_starts(X, start_rows, dtype, partial(em_iterations, sample_weight=weight))
     estimator.n_features_in_ = n_features
     return estimator
 
 
-def em_iterations_weighted(X, *args, sample_weight=None, **kwargs):
-    """:func:`em_iterations` with the weights as a keyword (the estimator's call shape)."""
-    return em_iterations(X, sample_weight, *args, **kwargs)

@@ -371,24 +371,32 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"({n_samples}); use at most {n_samples} components or more data."
             )
         _check_magnitude(X)
-        inits = self._check_initial_parameters(n_features)
+        return self._fit_starts(X, lambda random_state: X, dtype).resp.argmax(axis=1)
+
+    def _fit_starts(self, X, start_rows, dtype, iterations=em_iterations) -> _Run:
+        """EM from each start; keep the kept run's parameters as the fit and return the run.
+
+        ``start_rows(random_state)`` gives the rows the starts are chosen from (all of ``X``
+        in memory, a sample for a Dask array; asked once, and only if a start needs it).
+        ``iterations`` is the EM loop over ``X`` (see :func:`gmmlib.em.em_iterations`).
+        """
+        inits = self._check_initial_parameters(X.shape[1])
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
-
+        rows = None
         runs: list[_Run] = []
         for init in range(self.n_init if do_init else 1):
             if self.verbose:
                 print(f"Initialization {init}")
             if do_init:
-                start = self._initialize(X, random_state, *inits)
+                if rows is None and any(value is None for value in inits):
+                    rows = start_rows(random_state)
+                start = self._initialize(rows, random_state, *inits)
                 lower_bound = -np.inf
             else:
-                start = (
-                    *(np.asarray(a, dtype=np.float64) for a in (self.weights_, self.means_, self.covariances_)),
-                    np.asarray(self.precisions_cholesky_, dtype=np.float64),
-                )
+                start = self._float64_parameters()
                 lower_bound = float(self.lower_bound_)
-            runs.append(self._run(X, *start, lower_bound=lower_bound))
+            runs.append(self._run(X, *start, lower_bound=lower_bound, iterations=iterations))
             best = _kept_run(runs, max_iter=self.max_iter)
             for run in runs:  # keep one (N, K) array of responsibilities, not n_init
                 if run is not best:
@@ -405,7 +413,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = dtype.type(best.lower_bound)
         self.lower_bounds_ = best.lower_bounds
-        return best.resp.argmax(axis=1)
+        return best
 
     def _set_parameters(self, state: EMState, dtype: np.dtype) -> None:
         prec_chol = cov.precisions_cholesky(state.covariances, self.covariance_type)
