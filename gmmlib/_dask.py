@@ -20,9 +20,10 @@ decides convergence (``tol``, ``max_iter``, ``verbose``).
 k-means++, ...) on that sample; user-given ``weights_init``/``means_init``/
 ``precisions_init`` are used as they are. This is the one step that does not see all data.
 
-**Files:** :func:`write_npy` streams a large array into a ``.npy`` file block by block and
-:func:`from_npy` opens it as a Dask array whose tasks memory-map the file and copy out only
-their own block, so the task graph holds a file name, never the data.
+**Files and clusters:** :func:`write_npy` streams a large array into a ``.npy`` file block by
+block; :func:`from_npy` opens it as a Dask array whose tasks each read their own rows, so the
+task graph holds a file name, never the data; :func:`local_cluster` starts worker processes
+set up for EM, and :func:`peak_resident_mib` measures a process's peak memory.
 """
 
 from __future__ import annotations
