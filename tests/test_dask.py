@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import GaussianMixture
+from gmmlib import GaussianMixture, _dask
 from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
 from gmmlib.datasets import gaussian_clusters
 
@@ -130,8 +130,6 @@ def test_float32_stays_float32(data):
 
 
 def test_initialisation_reads_only_a_sample(data, monkeypatch):
-    from gmmlib import _dask
-
     seen = []
     original = _dask.sample_rows
 
@@ -169,7 +167,7 @@ def test_lazy_predictions(data):
 def test_bad_input(data):
     model = GaussianMixture(3)
     with pytest.raises(ValueError, match="one weight per row"):
-        model.fit(da.from_array(data, chunks=500), sample_weight=np.ones(5))
+        _dask.fit(model, da.from_array(data, chunks=500), sample_weight=np.ones(5))
     with pytest.raises(ValueError, match="2-D"):
         model.fit(da.from_array(data[:, 0], chunks=500))
     with pytest.raises(ValueError, match="n_components=3 is larger"):
@@ -237,8 +235,11 @@ def test_integer_weights_repeat_rows(data, covariance_type):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         repeated = GaussianMixture(3, **params).fit(np.repeat(data, counts, axis=0))
-        weighted = GaussianMixture(3, **params).fit(
-            da.from_array(data, chunks=(UNEVEN_ROWS, 3)), sample_weight=counts.astype(float)
+        # gmmlib._dask.fit is what GaussianMixture.fit(dask_array, sample_weight=...) runs.
+        weighted = _dask.fit(
+            GaussianMixture(3, **params),
+            da.from_array(data, chunks=(UNEVEN_ROWS, 3)),
+            sample_weight=counts.astype(float),
         )
     assert largest_difference(repeated, weighted) < 1e-8
 
