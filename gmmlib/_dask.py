@@ -51,60 +51,74 @@ SPLIT_EVERY = 8
 
 
 # ---------------------------------------------------------------------------------------------
-# TEMPORARY: gmmlib.em's statistics pair as the core branch will provide them. Replaced by the
-# imports from gmmlib.em once core has landed (one implementation of the maths).
+# TEMPORARY: the statistics pair that gmmlib.em is to provide (issue 11, branch core). When core
+# lands, these three names are imported from gmmlib.em instead and this section goes. The
+# E-step and the scatter below already are gmmlib.em's own (_expectations, _component_scatter).
 from typing import NamedTuple  # noqa: E402
 
-from .em import _WeightedLogDensity, _chunks, _normalise_log  # noqa: E402
+from .em import _chunks, _component_scatter, _expectations  # noqa: E402
 
 
 class SufficientStatistics(NamedTuple):
-    """What EM needs from a set of rows; the statistics of disjoint sets add (``+``)."""
+    r"""What an EM iteration needs from a set of rows; those of disjoint sets add (``+``).
 
-    weight_sum: np.ndarray  # N_k, (K,)
-    weighted_sums: np.ndarray  # sum_i w_i r_ik x_i, (K, d)
-    scatter: np.ndarray  # about the current means: (K, d, d) full/tied, (K, d) diag/spherical
-    log_likelihood: float  # sum_i w_i log p(x_i)
-    total_weight: float  # sum_i w_i
+    With :math:`w_i` the sample weights, :math:`r_{ik}` the responsibilities and
+    :math:`m_k` the means they were computed with: ``weight_sum`` :math:`N_k = \sum_i w_i
+    r_{ik}`, ``weighted_sums`` :math:`\sum_i w_i r_{ik} x_i`, ``scatter``
+    :math:`Q_k = \sum_i w_i r_{ik} (x_i - m_k)(x_i - m_k)^\top` (only its diagonal for
+    ``diag`` and ``spherical``), ``log_likelihood`` :math:`\sum_i w_i \log p(x_i)` and
+    ``total_weight`` :math:`\sum_i w_i`.
+    """
+
+    weight_sum: np.ndarray  # (K,)
+    weighted_sums: np.ndarray  # (K, d)
+    scatter: np.ndarray  # (K, d, d) full and tied, (K, d) diag and spherical
+    log_likelihood: float
+    total_weight: float
 
     def __add__(self, other):
         return SufficientStatistics(*(a + b for a, b in zip(self, other)))
 
 
 def chunk_statistics(
-    X, weights, means, covariances, covariance_type, *, sample_weight=None,
-    precisions_cholesky=None,
-):
-    prec_chol = precisions_cholesky
-    if prec_chol is None:
-        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
-    density = _WeightedLogDensity(weights, means, prec_chol, covariance_type)
-    n, d = X.shape
-    k = means.shape[0]
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
-    nk = np.zeros(k)
-    sums = np.zeros((k, d))
-    scatter = np.zeros((k, d, d)) if covariance_type in ("full", "tied") else np.zeros((k, d))
-    ll = 0.0
-    for rows in _chunks(n, density.numbers_per_row):
-        block = density(X[rows])
-        resp = np.empty_like(block)
-        with np.errstate(divide="ignore"):
-            log_norm = _normalise_log(block, np.log(weights), resp=resp)
-        resp *= w[rows, None]
-        ll += float(w[rows] @ log_norm)
-        nk += resp.sum(axis=0)
-        sums += resp.T @ X[rows]
-        for j in range(k):
-            dev = X[rows] - means[j]
-            if scatter.ndim == 3:
-                scatter[j] += (dev * resp[:, j, None]).T @ dev
-            else:
-                scatter[j] += resp[:, j] @ (dev * dev)
-    return SufficientStatistics(nk, sums, scatter, ll, float(w.sum()))
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    sample_weight: np.ndarray | None = None,
+    precisions_cholesky: np.ndarray | None = None,
+) -> SufficientStatistics:
+    """The :class:`SufficientStatistics` of the rows ``X`` under the given parameters."""
+    resp, log_norm = _expectations(
+        X, weights, means, covariances, covariance_type, precisions_cholesky, log=False
+    )
+    if sample_weight is None:
+        log_likelihood, total_weight = float(log_norm.sum()), float(X.shape[0])
+    else:
+        resp *= sample_weight[:, None]
+        counted = sample_weight > 0  # a weight of 0 removes the row, even at -inf
+        log_likelihood = float(sample_weight[counted] @ log_norm[counted])
+        total_weight = float(sample_weight.sum())
+    n_components, n_features = means.shape
+    if covariance_type in ("full", "tied"):
+        scatter = np.stack([_component_scatter(X, resp[:, k], means[k]) for k in range(n_components)])
+    else:
+        scatter = np.zeros((n_components, n_features))
+        for rows in _chunks(X.shape[0], n_features):
+            for k in range(n_components):
+                deviation = X[rows] - means[k]
+                scatter[k] += resp[rows, k] @ (deviation * deviation)
+    return SufficientStatistics(
+        resp.sum(axis=0), resp.T @ X, scatter, log_likelihood, total_weight
+    )
 
 
-def m_step_from_statistics(stats, means, covariance_type, reg_covar=1e-6):
+def m_step_from_statistics(
+    stats: SufficientStatistics, means: np.ndarray, covariance_type: str, reg_covar: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New weights, means and covariances from summed statistics about ``means``."""
     nk = stats.weight_sum + 10 * np.finfo(float).eps
     new_means = stats.weighted_sums / nk[:, None]
     shift = new_means - means
