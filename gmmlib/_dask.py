@@ -29,8 +29,8 @@ set up for EM, and :func:`peak_resident_mib` measures a process's peak memory.
 from __future__ import annotations
 
 import os
-from functools import partial
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,7 +103,9 @@ def chunk_statistics(
         total_weight = float(sample_weight.sum())
     n_components, n_features = means.shape
     if covariance_type in ("full", "tied"):
-        scatter = np.stack([_component_scatter(X, resp[:, k], means[k]) for k in range(n_components)])
+        scatter = np.stack(
+            [_component_scatter(X, resp[:, k], means[k]) for k in range(n_components)]
+        )
     else:
         scatter = np.zeros((n_components, n_features))
         for rows in _chunks(X.shape[0], n_features):
