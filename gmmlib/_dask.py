@@ -504,11 +504,11 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
     weight = weight_blocks(sample_weight, X)
 
     def start_rows(random_state):
-        rows, _ = sample_rows(
+        rows, row_weights = sample_rows(
             X, max(init_sample_size, estimator.n_components), random_state, weight
         )
         _check_magnitude(rows)  # on the sample: all rows would cost a pass of their own
-        return rows
+        return rows, row_weights
 
     dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
     estimator._fit_starts(X, start_rows, dtype, partial(em_iterations, sample_weight=weight))
