@@ -613,7 +613,7 @@ def animate_em(
 
     created = ax is None
     if created:
-        fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, width_ratios=(1.2, 1))
+        fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, width_ratios=(1.7, 1))
         _fix_likelihood_axis(curve_ax, log_likelihoods)
         (marker,) = curve_ax.plot([], [], "o", color="C3", clip_on=False, zorder=3)
     else:
@@ -686,7 +686,7 @@ def _fix_likelihood_axis(ax: Axes, log_likelihoods: np.ndarray) -> None:
         ax.annotate(
             f"iteration 0: {start:.3f} (below)",
             xy=(0, bottom),
-            xytext=(4, 6),
+            xytext=(10, 6),
             textcoords="offset points",
             fontsize="small",
             color="C3",
