@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from . import _covariance as cov
-from ._validation import is_integer
+from ._validation import is_dask_array, is_integer
 from .em import EMState, e_step, em_iterations, log_likelihood, m_step
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -39,6 +39,13 @@ TIE_RTOL = 1e-8
 @cache
 def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+def _dask_map(method, X):
+    """A fitted model's ``method`` on each block of the Dask array ``X``, lazily."""
+    from ._dask import map_method
+
+    return map_method(method, X)
 
 
 def _one_blas_thread():
@@ -304,9 +311,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return weights, means, covariances, prec_chol
 
-    def _run(self, X, weights, means, covariances, prec_chol, lower_bound: float) -> _Run:
+    def _run(
+        self, X, weights, means, covariances, prec_chol, lower_bound: float, iterations=em_iterations
+    ) -> _Run:
         """EM from one start until the lower bound changes by less than ``tol``."""
-        states = em_iterations(
+        states = iterations(
             X,
             weights,
             means,
@@ -334,12 +343,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _Run(state, resp, lower_bound, lower_bounds, n_iter, converged)
 
     def fit(self, X, y=None) -> GaussianMixture:
-        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``."""
+        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
+
+        ``X`` may be a Dask array (see :mod:`gmmlib._dask`): the same EM, one pass per iteration.
+        """
+        if is_dask_array(X):
+            from ._dask import fit
+
+            return fit(self, X)
         self.fit_predict(X, y)
         return self
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit the mixture to ``X`` and return each sample's most probable component."""
+        if is_dask_array(X):
+            return self.fit(X, y).predict(X)
         with _one_blas_thread():
             return self._fit(X)
 
@@ -353,24 +371,32 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"({n_samples}); use at most {n_samples} components or more data."
             )
         _check_magnitude(X)
-        inits = self._check_initial_parameters(n_features)
+        return self._fit_starts(X, lambda random_state: X, dtype).resp.argmax(axis=1)
+
+    def _fit_starts(self, X, start_rows, dtype, iterations=em_iterations) -> _Run:
+        """EM from each start; keep the kept run's parameters as the fit and return the run.
+
+        ``start_rows(random_state)`` gives the rows the starts are chosen from (all of ``X``
+        in memory, a sample for a Dask array; asked once, and only if a start needs it).
+        ``iterations`` is the EM loop over ``X`` (see :func:`gmmlib.em.em_iterations`).
+        """
+        inits = self._check_initial_parameters(X.shape[1])
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
-
+        rows = None
         runs: list[_Run] = []
         for init in range(self.n_init if do_init else 1):
             if self.verbose:
                 print(f"Initialization {init}")
             if do_init:
-                start = self._initialize(X, random_state, *inits)
+                if rows is None and any(value is None for value in inits):
+                    rows = start_rows(random_state)
+                start = self._initialize(rows, random_state, *inits)
                 lower_bound = -np.inf
             else:
-                start = (
-                    *(np.asarray(a, dtype=np.float64) for a in (self.weights_, self.means_, self.covariances_)),
-                    np.asarray(self.precisions_cholesky_, dtype=np.float64),
-                )
+                start = self._float64_parameters()
                 lower_bound = float(self.lower_bound_)
-            runs.append(self._run(X, *start, lower_bound=lower_bound))
+            runs.append(self._run(X, *start, lower_bound=lower_bound, iterations=iterations))
             best = _kept_run(runs, max_iter=self.max_iter)
             for run in runs:  # keep one (N, K) array of responsibilities, not n_init
                 if run is not best:
@@ -387,7 +413,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = dtype.type(best.lower_bound)
         self.lower_bounds_ = best.lower_bounds
-        return best.resp.argmax(axis=1)
+        return best
 
     def _set_parameters(self, state: EMState, dtype: np.dtype) -> None:
         prec_chol = cov.precisions_cholesky(state.covariances, self.covariance_type)
@@ -417,6 +443,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable component of each sample: :math:`\\arg\\max_k r_{ik}`."""
+        if is_dask_array(X):
+            return _dask_map(self.predict, X)
         return self._log_resp(X)[0].argmax(axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -426,6 +454,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (``score_samples`` gives :math:`-\\infty`) gets the weights :math:`\\pi_k`, the
         probabilities before seeing it: its responsibilities would be 0/0.
         """
+        if is_dask_array(X):
+            return _dask_map(self.predict_proba, X)
         log_resp, dtype = self._log_resp(X)
         return np.exp(log_resp).astype(dtype, copy=False)
 
@@ -435,6 +465,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         :math:`-\\infty` for a sample so far from every component that its density
         underflows to zero in floating point.
         """
+        if is_dask_array(X):
+            return _dask_map(self.score_samples, X)
         check_is_fitted(self)
         X, dtype = self._validate_X(X, reset=False)
         weights, means, covariances, prec_chol = self._float64_parameters()
