@@ -550,7 +550,7 @@ def animate_em(
     max_frames: int = 12,
     n_std: float | Iterable[float] = (1, 2),
     interval: int = 700,
-    figsize: tuple[float, float] = (7.0, 3.2),
+    figsize: tuple[float, float] = (10.0, 4.6),
     dpi: float = 80,
     close: bool = True,
 ) -> FuncAnimation:
@@ -560,7 +560,10 @@ def animate_em(
     responsibilities (a blend of the component colours, :math:`\sum_k r_{ik}\,c_k`, from
     :func:`gmmlib.em.e_step`), each component's ellipses at ``n_std`` standard deviations
     shaded by its weight, and, beside it, the mean log-likelihood of every recorded
-    iteration with the current one marked. Long runs are thinned to ``max_frames``
+    iteration with the current one marked. Both panels keep fixed axes across frames, set
+    once from the data and the whole run: the data panel spans the points, the curve's
+    y-axis spans iterations 1 onward (a start far below them is drawn at the bottom edge
+    with its value written beside it, so it does not flatten the rest of the climb). Long runs are thinned to ``max_frames``
     geometrically spaced iterations (the start and the end always included), which keeps
     :meth:`~matplotlib.animation.Animation.to_jshtml` output small.
 
@@ -580,7 +583,7 @@ def animate_em(
     n_std : float or sequence of float, default=(1, 2)
     interval : int, default=700
         Milliseconds between frames.
-    figsize : (float, float), default=(7, 3.2)
+    figsize : (float, float), default=(10, 4.6)
     dpi : float, default=80
         Size and resolution of the new figure (ignored when ``ax`` is given); together
         with ``max_frames`` they set the size of the embedded animation.
@@ -606,17 +609,28 @@ def animate_em(
             "Run EM on a 2-D projection of the data (e.g. PCA) to animate it."
         )
     check_covariance_type(covariance_type)
+    expected = {
+        "full": (n_components, 2, 2),
+        "tied": (2, 2),
+        "diag": (n_components, 2),
+        "spherical": (n_components,),
+    }[covariance_type]
+    stored = np.shape(history[0].covariances)
+    if stored != expected:
+        raise ValueError(
+            f"the history's covariances have shape {stored}, but covariance_type="
+            f"{covariance_type!r} stores them as {expected}; pass the covariance_type the "
+            "run was made with."
+        )
     stds = _check_n_std(n_std)
     log_likelihoods = np.array([state.mean_log_likelihood for state in history], dtype=float)
     frames = _frame_indices(len(history), int(max_frames))
 
     created = ax is None
     if created:
-        fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, width_ratios=(1.2, 1))
-        curve_ax.plot(np.arange(len(history)), log_likelihoods, color="0.3")
-        (marker,) = curve_ax.plot([], [], "o", color="C3")
-        curve_ax.set_xlabel("iteration")
-        curve_ax.set_ylabel("mean log-likelihood")
+        fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, width_ratios=(1.7, 1))
+        _fix_likelihood_axis(curve_ax, log_likelihoods)
+        (marker,) = curve_ax.plot([], [], "o", color="C3", clip_on=False, zorder=3)
     else:
         fig, marker = ax.figure, None
     colours = colormaps["tab10"](np.arange(n_components) % 10)
@@ -649,7 +663,8 @@ def animate_em(
                 patch.set_alpha(0.35 * weights[k] / weights.max() / n)
         label = f"iteration {index}"
         if marker is not None:
-            marker.set_data([index], [log_likelihoods[index]])
+            low = marker.axes.get_ylim()[0]
+            marker.set_data([index], [max(log_likelihoods[index], low)])
         else:
             label += f", mean log-likelihood {log_likelihoods[index]:.3f}"
         title.set_text(label)
@@ -661,6 +676,40 @@ def animate_em(
         if close:
             plt.close(fig)
     return FuncAnimation(fig, draw, frames=[int(i) for i in frames], interval=interval, blit=False)
+
+
+def _fix_likelihood_axis(ax: Axes, log_likelihoods: np.ndarray) -> None:
+    """Draw the log-likelihood curve with y-limits from iterations 1 onward.
+
+    A start far below the rest (more than the climb from iteration 1 to the end) is drawn
+    at the bottom edge, clipped, with its value written beside it.
+    """
+    ax.plot(np.arange(len(log_likelihoods)), log_likelihoods, color="0.3")
+    finite = log_likelihoods[np.isfinite(log_likelihoods)]
+    rest = log_likelihoods[1:][np.isfinite(log_likelihoods[1:])]
+    if len(rest) == 0:
+        rest = finite
+    if len(rest) == 0:
+        return
+    low, high = float(rest.min()), float(rest.max())
+    span = high - low if high > low else max(abs(high), 1.0) * 1e-3
+    bottom, top = low - 0.1 * span, high + 0.1 * span
+    start = log_likelihoods[0]
+    if not np.isfinite(start) or start >= bottom:
+        bottom = min(bottom, float(start) - 0.1 * span) if np.isfinite(start) else bottom
+    else:
+        ax.annotate(
+            f"iteration 0: {start:.3f} (below)",
+            xy=(0, bottom),
+            xytext=(10, 6),
+            textcoords="offset points",
+            fontsize="small",
+            color="C3",
+        )
+    ax.set_ylim(bottom, top)
+    ax.set_xlim(-0.5, len(log_likelihoods) - 0.5)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("mean log-likelihood")
 
 
 # ---------------------------------------------------------------------------------------
