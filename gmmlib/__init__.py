@@ -5,11 +5,13 @@ The library behind the tutorial book:
 - :class:`GaussianMixture`, an estimator with scikit-learn's interface;
 - :mod:`gmmlib.em`, the E- and M-steps as plain functions;
 - :func:`select_model` (:mod:`gmmlib.selection`), choosing the number of components;
+- :class:`MixtureClassifier` (:mod:`gmmlib.classification`), one mixture per class;
 - :mod:`gmmlib.plotting`, pictures drawn from fitted models;
 - :mod:`gmmlib.datasets`, the book's small seeded data sets.
 """
 
-from . import datasets, em, plotting, selection
+from . import classification, datasets, em, plotting, selection
+from .classification import MixtureClassifier
 from .mixture import GaussianMixture, sort_components
 from .selection import ModelSelection, select_model
 
@@ -17,7 +19,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GaussianMixture",
+    "MixtureClassifier",
     "ModelSelection",
+    "classification",
     "datasets",
     "em",
     "plotting",

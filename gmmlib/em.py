@@ -158,6 +158,9 @@ class _WeightedLogDensity:
         log-sum-exp) are recomputed as :math:`\sum_j P_{kj} (x_j - \mu_{kj})^2`, exactly as
         the ``full`` path computes them; usually there are none.
         """
+        largest = x_norms.max(initial=0.0) * self.error_scale + self.mean_norms * self.error_scale
+        if largest.max(initial=0.0) <= 1e-10:  # the usual case, at O(rows + K) cost
+            return
         bound = np.multiply.outer(x_norms, self.error_scale)
         bound += self.mean_norms * self.error_scale
         suspect = bound > 1e-10 * (1.0 + np.abs(out))
@@ -430,6 +433,7 @@ def em_iterations(
     *,
     reg_covar: float = 1e-6,
     precisions_cholesky: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> Iterator[tuple[EMState, np.ndarray]]:
     r"""Run EM from the given start, forever; the caller decides when to stop.
 
@@ -438,16 +442,38 @@ def em_iterations(
     and responsibilities :math:`r_{ik}` (both from the next E-step, which EM needs anyway).
     The E-step here hands the M-step :math:`r_{ik}` directly, from the same exponentials
     that normalise them, rather than :math:`\log r_{ik}` to exponentiate again.
+
+    With ``sample_weight`` :math:`w_i`, row :math:`i` counts :math:`w_i` times: the M-step
+    receives :math:`w_i r_{ik}` (so :math:`N_k = \sum_i w_i r_{ik}`, and so on), and the
+    mean log-likelihood is :math:`\sum_i w_i \log p(x_i) / \sum_i w_i`. Integer weights
+    give the fit of the data with each row repeated :math:`w_i` times; a zero weight drops
+    the row.
+
     Raises a ``ValueError`` for an unknown ``covariance_type`` at once, and when the
     log-likelihood is not finite (data too large or too small for floating point).
     """
     check_covariance_type(covariance_type)
     return _em_rounds(
-        X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky
+        X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky,
+        sample_weight,
     )
 
 
-def _em_rounds(X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky):
+def weighted_mean_log_likelihood(log_norm: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """:math:`\sum_i w_i \log p(x_i) / \sum_i w_i` (the plain mean without weights).
+
+    A row with weight 0 does not count, even where its :math:`\log p(x_i)` is
+    :math:`-\infty`.
+    """
+    if sample_weight is None:
+        return float(np.mean(log_norm))
+    counted = sample_weight > 0
+    return float(sample_weight[counted] @ log_norm[counted] / sample_weight[counted].sum())
+
+
+def _em_rounds(
+    X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky, sample_weight
+):
     """The generator behind :func:`em_iterations` (which validates its arguments first)."""
     prec_chol = precisions_cholesky
     if prec_chol is None:
@@ -456,14 +482,15 @@ def _em_rounds(X, weights, means, covariances, covariance_type, reg_covar, preci
         resp, log_norm = _expectations(
             X, weights, means, covariances, covariance_type, prec_chol, log=False
         )
-        mean_ll = float(np.mean(log_norm))
+        mean_ll = weighted_mean_log_likelihood(log_norm, sample_weight)
         if not np.isfinite(mean_ll):
             raise ValueError(
                 "The log-likelihood is not finite: the data's values are too large or too "
                 "small for floating point. Rescale the data (e.g. StandardScaler)."
             )
         yield EMState(weights, means, covariances, mean_ll), resp
-        weights, means, covariances = m_step(X, resp, covariance_type, reg_covar)
+        counted = resp if sample_weight is None else resp * sample_weight[:, None]
+        weights, means, covariances = m_step(X, counted, covariance_type, reg_covar)
         prec_chol = _precisions_cholesky(covariances, covariance_type)
 
 
@@ -476,6 +503,7 @@ def em_history(
     *,
     n_iter: int,
     reg_covar: float = 1e-6,
+    sample_weight: np.ndarray | None = None,
 ) -> list[EMState]:
     """The parameters of ``n_iter`` EM iterations from a start: entry 0 is the start.
 
@@ -485,6 +513,7 @@ def em_history(
     if n_iter < 0:
         raise ValueError(f"n_iter must be a non-negative integer; got {n_iter}.")
     states = em_iterations(
-        X, weights, means, covariances, covariance_type, reg_covar=reg_covar
+        X, weights, means, covariances, covariance_type, reg_covar=reg_covar,
+        sample_weight=sample_weight,
     )
     return [state for state, _ in (next(states) for _ in range(n_iter + 1))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, clone
@@ -23,8 +23,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from . import _covariance as cov
-from ._validation import is_integer
-from .em import EMState, e_step, em_iterations, log_likelihood, m_step
+from ._validation import is_dask_array, is_integer
+from .em import (
+    EMState,
+    e_step,
+    em_iterations,
+    log_likelihood,
+    m_step,
+    weighted_mean_log_likelihood,
+)
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -39,6 +46,13 @@ TIE_RTOL = 1e-8
 @cache
 def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+def _dask_map(method, X):
+    """A fitted model's ``method`` on each block of the Dask array ``X``, lazily."""
+    from ._dask import map_method
+
+    return map_method(method, X)
 
 
 def _one_blas_thread():
@@ -83,6 +97,40 @@ def _check_number(name: str, value, kind: type, low: float, low_inclusive: bool 
     if value < low or (value == low and not low_inclusive):
         bound = ">=" if low_inclusive else ">"
         raise ValueError(f"{name} must be {bound} {low}; got {value!r}.")
+
+
+def _n_rows(X) -> int:
+    return int(np.shape(X)[0]) if np.ndim(X) else 0
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """``sample_weight`` as a float64 array of ``n_samples`` non-negative, finite weights
+    that do not all vanish, or None; a clear ValueError otherwise."""
+    if sample_weight is None:
+        return None
+    try:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"sample_weight must be an array of numbers; got {type(sample_weight).__name__}."
+        ) from None
+    if weight.ndim == 0:
+        weight = np.full(n_samples, float(weight))
+    if weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {weight.shape}, but X has {n_samples} rows: pass one "
+            "weight per row."
+        )
+    if not np.all(np.isfinite(weight)):
+        raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
+    if np.any(weight < 0):
+        raise ValueError(
+            f"sample_weight must not be negative; its smallest value is {weight.min():g}. "
+            "A weight counts how often a row is repeated: use 0 to leave a row out."
+        )
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight is zero everywhere: at least one row must count.")
+    return weight
 
 
 def _check_magnitude(X: np.ndarray) -> None:
@@ -265,31 +313,48 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64), X.dtype
 
     # ------------------------------------------------------------------ fitting
-    def _initial_resp(self, X: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
-        """Starting responsibilities chosen by ``init_params`` (hard or random)."""
+    def _initial_resp(
+        self,
+        X: np.ndarray,
+        random_state: np.random.RandomState,
+        sample_weight: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Starting responsibilities chosen by ``init_params`` (hard or random).
+
+        With weights, k-means and k-means++ weigh the rows, and ``random_from_data`` draws
+        among the rows of positive weight, so that a zero weight is the same as a missing
+        row for these three; ``random`` draws a row of random responsibilities for every
+        row.
+        """
         n_samples, k = X.shape[0], self.n_components
         resp = np.zeros((n_samples, k))
         # Distances do not change when the data are shifted to their centre, but far from
         # the origin |x|^2 - 2 x.y + |y|^2 loses the digits that tell points apart.
         X = X - X.mean(axis=0)
         if self.init_params == "kmeans":
-            labels = KMeans(n_clusters=k, n_init=1, random_state=random_state).fit(X).labels_
+            kmeans = KMeans(n_clusters=k, n_init=1, random_state=random_state)
+            labels = kmeans.fit(X, sample_weight=sample_weight).labels_
             resp[np.arange(n_samples), labels] = 1
         elif self.init_params == "random":
             resp = random_state.uniform(size=(n_samples, k))
             resp /= resp.sum(axis=1)[:, None]
         elif self.init_params == "random_from_data":
-            indices = random_state.choice(n_samples, size=k, replace=False)
+            candidates = np.arange(n_samples) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+            indices = candidates[random_state.choice(len(candidates), size=k, replace=False)]
             resp[indices, np.arange(k)] = 1
         else:  # k-means++
-            _, indices = kmeans_plusplus(X, k, random_state=random_state)
+            _, indices = kmeans_plusplus(X, k, random_state=random_state, sample_weight=sample_weight)
             resp[indices, np.arange(k)] = 1
         return resp
 
-    def _initialize(self, X, random_state, weights_init, means_init, precisions_init):
+    def _initialize(
+        self, X, random_state, weights_init, means_init, precisions_init, sample_weight=None
+    ):
         """Starting weights, means, covariances and precision Cholesky factors."""
         if weights_init is None or means_init is None or precisions_init is None:
-            resp = self._initial_resp(X, random_state)
+            resp = self._initial_resp(X, random_state, sample_weight)
+            if sample_weight is not None:
+                resp *= sample_weight[:, None]
             weights, means, covariances = m_step(X, resp, self.covariance_type, self.reg_covar)
         weights = weights if weights_init is None else weights_init
         means = means if means_init is None else means_init
@@ -304,9 +369,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return weights, means, covariances, prec_chol
 
-    def _run(self, X, weights, means, covariances, prec_chol, lower_bound: float) -> _Run:
+    def _run(
+        self, X, weights, means, covariances, prec_chol, lower_bound: float, iterations=em_iterations
+    ) -> _Run:
         """EM from one start until the lower bound changes by less than ``tol``."""
-        states = em_iterations(
+        states = iterations(
             X,
             weights,
             means,
@@ -333,44 +400,73 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
         return _Run(state, resp, lower_bound, lower_bounds, n_iter, converged)
 
-    def fit(self, X, y=None) -> GaussianMixture:
-        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``."""
-        self.fit_predict(X, y)
+    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
+        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
+
+        ``sample_weight`` (shape ``(N,)``, non-negative, optional) makes row :math:`i`
+        count :math:`w_i` times: integer weights give the model of the data with each row
+        repeated, a zero weight the model without the row, and scaling all weights changes
+        nothing (see :func:`gmmlib.em.em_iterations`). scikit-learn's GaussianMixture has
+        no weights.
+
+        ``X`` may be a Dask array (see :mod:`gmmlib._dask`): the same EM, one pass per iteration.
+        """
+        if is_dask_array(X):
+            from ._dask import fit
+
+            return fit(self, X, sample_weight)
+        self.fit_predict(X, y, sample_weight)
         return self
 
-    def fit_predict(self, X, y=None) -> np.ndarray:
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit the mixture to ``X`` and return each sample's most probable component."""
+        if is_dask_array(X):
+            return self.fit(X, y, sample_weight).predict(X)
         with _one_blas_thread():
-            return self._fit(X)
+            return self._fit(X, sample_weight)
 
-    def _fit(self, X) -> np.ndarray:
+    def _fit(self, X, sample_weight=None) -> np.ndarray:
         self._check_parameters()
         X, dtype = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
-        if n_samples < self.n_components:
+        weight = check_sample_weight(sample_weight, n_samples)
+        counted = n_samples if weight is None else int(np.count_nonzero(weight))
+        if counted < self.n_components:
             raise ValueError(
                 f"n_components={self.n_components} is larger than the number of samples "
-                f"({n_samples}); use at most {n_samples} components or more data."
+                f"({counted}{' with positive weight' if weight is not None else ''}); use at "
+                f"most {counted} components or more data."
             )
-        _check_magnitude(X)
-        inits = self._check_initial_parameters(n_features)
+        _check_magnitude(X if weight is None else X[weight > 0])
+        iterations = partial(em_iterations, sample_weight=weight)
+        run = self._fit_starts(X, lambda random_state: (X, weight), dtype, iterations)
+        return run.resp.argmax(axis=1)
+
+    def _fit_starts(self, X, start_rows, dtype, iterations=em_iterations) -> _Run:
+        """EM from each start; keep the kept run's parameters as the fit and return the run.
+
+        ``start_rows(random_state)`` gives the rows the starts are chosen from and their
+        weights, or None (all of ``X`` in memory, a sample for a Dask array; asked once, and
+        only if a start needs it).
+        ``iterations`` is the EM loop over ``X`` (see :func:`gmmlib.em.em_iterations`).
+        """
+        inits = self._check_initial_parameters(X.shape[1])
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
-
+        rows = row_weights = None
         runs: list[_Run] = []
         for init in range(self.n_init if do_init else 1):
             if self.verbose:
                 print(f"Initialization {init}")
             if do_init:
-                start = self._initialize(X, random_state, *inits)
+                if rows is None and any(value is None for value in inits):
+                    rows, row_weights = start_rows(random_state)
+                start = self._initialize(rows, random_state, *inits, sample_weight=row_weights)
                 lower_bound = -np.inf
             else:
-                start = (
-                    *(np.asarray(a, dtype=np.float64) for a in (self.weights_, self.means_, self.covariances_)),
-                    np.asarray(self.precisions_cholesky_, dtype=np.float64),
-                )
+                start = self._float64_parameters()
                 lower_bound = float(self.lower_bound_)
-            runs.append(self._run(X, *start, lower_bound=lower_bound))
+            runs.append(self._run(X, *start, lower_bound=lower_bound, iterations=iterations))
             best = _kept_run(runs, max_iter=self.max_iter)
             for run in runs:  # keep one (N, K) array of responsibilities, not n_init
                 if run is not best:
@@ -387,7 +483,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = dtype.type(best.lower_bound)
         self.lower_bounds_ = best.lower_bounds
-        return best.resp.argmax(axis=1)
+        return best
 
     def _set_parameters(self, state: EMState, dtype: np.dtype) -> None:
         prec_chol = cov.precisions_cholesky(state.covariances, self.covariance_type)
@@ -417,6 +513,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable component of each sample: :math:`\\arg\\max_k r_{ik}`."""
+        if is_dask_array(X):
+            return _dask_map(self.predict, X)
         return self._log_resp(X)[0].argmax(axis=1)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -426,6 +524,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (``score_samples`` gives :math:`-\\infty`) gets the weights :math:`\\pi_k`, the
         probabilities before seeing it: its responsibilities would be 0/0.
         """
+        if is_dask_array(X):
+            return _dask_map(self.predict_proba, X)
         log_resp, dtype = self._log_resp(X)
         return np.exp(log_resp).astype(dtype, copy=False)
 
@@ -435,6 +535,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         :math:`-\\infty` for a sample so far from every component that its density
         underflows to zero in floating point.
         """
+        if is_dask_array(X):
+            return _dask_map(self.score_samples, X)
         check_is_fitted(self)
         X, dtype = self._validate_X(X, reset=False)
         weights, means, covariances, prec_chol = self._float64_parameters()
@@ -444,24 +546,39 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return scores.astype(np.result_type(dtype, self.means_.dtype), copy=False)
 
-    def score(self, X, y=None) -> float:
-        """Mean log-likelihood :math:`\\frac1N \\sum_i \\log p(x_i)`."""
-        return float(np.mean(self.score_samples(X)))
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean log-likelihood :math:`\\sum_i w_i \\log p(x_i) / \\sum_i w_i` (all
+        :math:`w_i = 1` without ``sample_weight``)."""
+        weight = check_sample_weight(sample_weight, _n_rows(X))
+        return weighted_mean_log_likelihood(np.asarray(self.score_samples(X), dtype=float), weight)
 
     def n_parameters(self) -> int:
         """Number of free parameters (see :func:`gmmlib._covariance.n_parameters`)."""
         check_is_fitted(self)
         return cov.n_parameters(self.n_components, self.n_features_in_, self.covariance_type)
 
-    def bic(self, X) -> float:
-        """Bayesian information criterion :math:`-2 \\log L + p \\log N` (lower is better)."""
-        n_samples = self._validate_X(X, reset=False)[0].shape[0]
-        return -2 * self.score(X) * n_samples + self.n_parameters() * np.log(n_samples)
+    def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
+        """:math:`\\log L = \\sum_i w_i \\log p(x_i)` and :math:`N = \\sum_i w_i`."""
+        n_rows = self._validate_X(X, reset=False)[0].shape[0]
+        weight = check_sample_weight(sample_weight, n_rows)
+        n = float(n_rows if weight is None else weight.sum())
+        return self.score(X, sample_weight=weight) * n, n
 
-    def aic(self, X) -> float:
-        """Akaike information criterion :math:`-2 \\log L + 2p` (lower is better)."""
-        n_samples = self._validate_X(X, reset=False)[0].shape[0]
-        return -2 * self.score(X) * n_samples + 2 * self.n_parameters()
+    def bic(self, X, sample_weight=None) -> float:
+        """Bayesian information criterion :math:`-2 \\log L + p \\log N` (lower is better).
+
+        With ``sample_weight``, :math:`\\log L = \\sum_i w_i \\log p(x_i)` and
+        :math:`N = \\sum_i w_i`: the weights are read as counts of repeated rows
+        (frequency weights), which is what makes integer weights equal to repetition.
+        """
+        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        return -2 * log_likelihood + self.n_parameters() * np.log(n)
+
+    def aic(self, X, sample_weight=None) -> float:
+        """Akaike information criterion :math:`-2 \\log L + 2p` (lower is better; weights as
+        in :meth:`bic`)."""
+        log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
+        return -2 * log_likelihood + 2 * self.n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` points from the fitted mixture; return ``(X, labels)``.

@@ -21,6 +21,7 @@ ellipse centred at :math:`\mu` with full axes :math:`2n\sqrt{\lambda_1}` (along
 from __future__ import annotations
 
 import hashlib
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -39,6 +40,7 @@ from matplotlib.patches import Circle, Ellipse
 from matplotlib.ticker import MaxNLocator
 
 from ._covariance import check_covariance_type, covariance_matrices
+from ._validation import is_integer
 
 __all__ = [
     "draw_ellipse",
@@ -62,6 +64,7 @@ _CMAP = "viridis"
 _CRITERIA = {
     "bic": ("BIC", True),
     "aic": ("AIC", True),
+    "icl": ("ICL", True),
     "cv_log_likelihood": ("held-out log-likelihood", False),
 }
 
@@ -116,6 +119,8 @@ def _check_points(X: Any, name: str = "X") -> np.ndarray:
             "These pictures are two-dimensional: project the data to two features "
             "first (e.g. with PCA)."
         )
+    if len(X) == 0:
+        raise ValueError(f"{name} has no points (shape {X.shape}); pass at least one.")
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{name} contains NaN or infinite values; remove them before plotting.")
     return X
@@ -166,6 +171,11 @@ def _ellipse_axes(covariance: np.ndarray) -> tuple[float, float, float]:
     From the eigen-decomposition of the :math:`2\times2` matrix: the width lies along the
     eigenvector of the larger eigenvalue.
     """
+    if not np.all(np.isfinite(covariance)):
+        raise ValueError(
+            "covariance contains NaN or infinity: the model's fit failed or was not "
+            "finished; refit it (rescaling the data if its values are huge)."
+        )
     if not np.allclose(covariance, covariance.T, rtol=1e-8, atol=1e-12):
         raise ValueError("covariance must be a symmetric matrix; got a non-symmetric one.")
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
@@ -359,6 +369,8 @@ def plot_uncertainty(
     """
     _check_fitted_mixture(model)
     X = _check_points(X)
+    if not (isinstance(max_size, numbers.Real) and np.isfinite(max_size) and max_size > 0):
+        raise ValueError(f"max_size must be a positive marker area; got {max_size!r}.")
     ax = _axes(ax)
     resp = np.asarray(model.predict_proba(X))
     sizes = max_size * resp.max(axis=1) ** 2
@@ -439,9 +451,10 @@ def plot_criteria(
         ``covariance_type``, the criteria, and optionally ``degenerate``.
     ax : Axes, optional
     criteria : sequence of str, optional
-        Columns to plot, among ``"bic"``, ``"aic"`` (same scale, lower is better) or
-        ``"cv_log_likelihood"`` (higher is better; plot it on its own). Default: the
-        information criteria the table has, else the held-out log-likelihood.
+        Columns to plot (one name or several), among ``"bic"``, ``"aic"``, ``"icl"`` (same
+        scale, lower is better) or ``"cv_log_likelihood"`` (higher is better; plot it on
+        its own). Default: BIC and AIC if the table has them, else the held-out
+        log-likelihood.
 
     Returns
     -------
@@ -453,9 +466,11 @@ def plot_criteria(
             f"table needs the columns n_components and covariance_type; {sorted(missing)} "
             "missing. Pass ModelSelection.table."
         )
+    if len(table) == 0:
+        raise ValueError("table has no rows: there are no candidates to plot.")
     if criteria is None:
         criteria = [c for c in ("bic", "aic") if c in table.columns] or ["cv_log_likelihood"]
-    criteria = list(criteria)
+    criteria = [criteria] if isinstance(criteria, str) else list(criteria)
     unknown = [c for c in criteria if c not in _CRITERIA or c not in table.columns]
     if not criteria or unknown:
         raise ValueError(
@@ -463,7 +478,7 @@ def plot_criteria(
         )
     if len({_CRITERIA[c][1] for c in criteria}) > 1:
         raise ValueError(
-            "bic/aic (lower is better) and cv_log_likelihood (higher is better) have "
+            "bic/aic/icl (lower is better) and cv_log_likelihood (higher is better) have "
             "different scales: plot them on separate axes."
         )
     ax = _axes(ax)
@@ -682,9 +697,13 @@ def plot_digits(
             f"data must hold 8x8 images, with shape (n, 64) or (n, 8, 8); got {data.shape}. "
             "If it is a PCA projection, map it back with pca.inverse_transform first."
         )
-    if int(n_cols) < 1:
+    if not is_integer(n_cols) or n_cols < 1:
         raise ValueError(f"n_cols must be a positive integer; got {n_cols!r}.")
-    images = data if n_images is None else data[: int(n_images)]
+    if n_images is not None and (not is_integer(n_images) or n_images < 1):
+        raise ValueError(
+            f"n_images must be a positive integer, or None for all images; got {n_images!r}."
+        )
+    images = data if n_images is None else data[:n_images]
     n_cols = min(int(n_cols), len(images))
     n_rows = -(-len(images) // n_cols)
     mosaic = np.full((9 * n_rows - 1, 9 * n_cols - 1), np.nan)

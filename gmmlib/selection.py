@@ -4,13 +4,18 @@ r"""Choosing the number of components and the covariance type.
 (number of components, covariance type) and scores each one:
 
 * BIC :math:`= -2\log\hat L + p\log N` and AIC :math:`= -2\log\hat L + 2p`, with
-  :math:`\log\hat L` the total log-likelihood and :math:`p` the number of free parameters
-  (lower is better);
+  :math:`\log\hat L` the total log-likelihood and :math:`p` the number of free parameters;
+* ICL :math:`= \text{BIC} + 2\,\text{EN}`, with :math:`\text{EN} = -\sum_i\sum_k r_{ik}\log
+  r_{ik}` the entropy of the responsibilities: BIC plus a penalty for components that
+  overlap, so it counts clusters rather than density components (lower is better for all
+  three);
 * or, with ``criterion="cv"``, the held-out log-likelihood per point averaged over
   K folds (higher is better).
 
 The choice is only as good as the fits behind it, so every candidate is fitted from
-several starts, to convergence, and a fit that has collapsed (see
+several starts, to convergence (a relative change of the total log-likelihood below
+``tol``), and also from a start that splits the best fit with one component fewer, so that
+the log-likelihood never falls as components are added. A fit that has collapsed (see
 :func:`degenerate_components`) is flagged and never chosen: maximum likelihood for a
 mixture is unbounded, and a component shrinking onto a few points or onto repeated values
 buys an arbitrarily high likelihood that only ``reg_covar`` caps.
@@ -19,7 +24,7 @@ buys an arbitrarily high likelihood that only ``reg_covar`` caps.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,9 +46,12 @@ from ._covariance import (
 from ._validation import is_integer
 from .mixture import GaussianMixture
 
-__all__ = ["select_model", "ModelSelection", "degenerate_components"]
+__all__ = ["select_model", "ModelSelection", "degenerate_components", "flat_directions"]
 
-CRITERIA = ("bic", "aic", "cv")
+CRITERIA = ("bic", "aic", "icl", "cv")
+
+#: The data are flat along a direction whose variance is below this fraction of the largest.
+FLAT_RTOL = 1e-10
 
 #: Relative variance below which a component direction counts as collapsed.
 DEGENERATE_RTOL = 1e-8
@@ -55,6 +63,7 @@ _COLUMNS = [
     "log_likelihood",
     "bic",
     "aic",
+    "icl",
     "converged",
     "degenerate",
 ]
@@ -132,63 +141,174 @@ def degenerate_components(model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL) 
 
 
 class _Fit(NamedTuple):
-    """The kept restart of one candidate on one split of the data."""
+    """The kept start of one candidate on one split of the data."""
 
-    model: Any  # the estimator for the full-data fit, None for a cross-validation fold
+    model: Any  # the fitted estimator (kept only for the full-data fit)
     log_likelihood: float  # total, on the training points
+    entropy: float  # of the responsibilities on the training points (nan for a fold)
     held_out: float  # mean per held-out point; nan for the full-data fit
     converged: bool
     degenerate: bool
 
 
-def _fit_candidate(
-    X: np.ndarray,
+def _converge(model: GaussianMixture, X: Any, tol: float) -> GaussianMixture:
+    r"""Continue a fitted ``model`` until the total log-likelihood :math:`L` changes by less
+    than ``tol`` :math:`\cdot\max(1, |L|)` per iteration.
+
+    ``GaussianMixture.tol`` is absolute, on the mean log-likelihood (scikit-learn's
+    meaning); the first fit's :math:`|L|` sets the scale, and the fit continues from where
+    it stopped (``warm_start``) with the tolerance that scale implies.
+    """
+    scale = max(1.0, abs(float(model.lower_bound_)) * len(X))
+    model.set_params(warm_start=True, tol=tol * scale / len(X))
+    model.fit(X)
+    return model.set_params(warm_start=False)
+
+
+def _split_start(model: Any, covariance_type: str) -> dict[str, np.ndarray]:
+    r"""A start with one component more: the widest component of ``model`` split in two.
+
+    The component with the largest :math:`\pi_k \lambda_k` (weight times the variance
+    :math:`\lambda_k` along its widest axis :math:`v_k`) becomes two, at
+    :math:`\mu_k \pm \sqrt{\lambda_k}\, v_k`, each with half its weight and its covariance.
+    """
+    n_components, n_features = model.means_.shape
+    matrices = covariance_matrices(model.covariances_, covariance_type, n_components, n_features)
+    eigenvalues, eigenvectors = np.linalg.eigh(matrices)
+    k = int(np.argmax(model.weights_ * eigenvalues[:, -1]))
+    step = np.sqrt(eigenvalues[k, -1]) * eigenvectors[k, :, -1]
+    weights = np.append(model.weights_, model.weights_[k] / 2)
+    weights[k] /= 2
+    means = np.vstack([model.means_, model.means_[k] + step])
+    means[k] = model.means_[k] - step
+    precisions = np.asarray(model.precisions_)
+    if covariance_type != "tied":
+        precisions = np.concatenate([precisions, precisions[k : k + 1]])
+    return {"weights_init": weights, "means_init": means, "precisions_init": precisions}
+
+
+def _rank(model: GaussianMixture, X: Any) -> tuple[bool, float]:
+    """How good a fitted start is: (has not collapsed, total log-likelihood on ``X``)."""
+    degenerate = bool(degenerate_components(model, np.asarray(X)).any())
+    return not degenerate, float(model.score(X)) * len(X)
+
+
+def _fit_or_none(fit: Callable[..., Any], *args: Any) -> Any:
+    """``fit(*args)``, or None when a covariance collapsed beyond what ``reg_covar`` holds."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            return fit(*args)
+        except ValueError as error:
+            if _NOT_POSITIVE_DEFINITE not in str(error):
+                raise  # a bad parameter, not a collapse
+            return None
+
+
+def _fit_path(
+    X: Any,
     train: np.ndarray | None,
     test: np.ndarray | None,
-    n_components: int,
+    sizes: list[int],
     covariance_type: str,
     seeds: np.ndarray,
     params: dict[str, Any],
-) -> _Fit:
-    """Fit one candidate from ``len(seeds)`` starts; keep the best non-degenerate one.
+    tol: float,
+) -> list[_Fit]:
+    """Fit every size in ``sizes`` (ascending) of one covariance type on one split.
 
-    Restarts are ranked by (not degenerate, training log-likelihood), so a collapsed
-    restart is kept only when every restart collapsed; a restart whose covariance stopped
-    being positive definite counts as collapsed. ``train is None`` means the whole of
-    ``X``. Each fit runs on one thread: candidates run in parallel instead, and
-    multi-threaded BLAS on these small matrices is slower, badly so on a busy machine.
+    Each size is fitted from ``seeds.shape[1]`` seeded starts and, when the previous size
+    had a usable fit, from that fit split in two (:func:`_split_start`). Every start climbs
+    with ``GaussianMixture``'s own tolerance; the best, ranked by (not degenerate, training
+    log-likelihood), is then run to convergence (:func:`_converge`). A collapsed start is
+    kept only when every start collapsed, and one whose covariance stopped being positive
+    definite counts as collapsed. ``train is None`` means the whole of ``X``. Each fit runs
+    on one thread: types and folds run in parallel instead, and multi-threaded BLAS on
+    these small matrices is slower.
     """
-    X_train = X if train is None else X[train]
-    best, best_key = None, None
+    rows = (lambda index: X.iloc[index]) if isinstance(X, pd.DataFrame) else (lambda index: X[index])
+    X_train = X if train is None else rows(train)
+    fits: list[_Fit] = []
+    previous = None
     with threadpool_limits(1):
-        for seed in seeds:
-            model = GaussianMixture(
-                n_components, covariance_type=covariance_type, random_state=int(seed), **params
+        for size, size_seeds in zip(sizes, seeds):
+            starts = [{"random_state": int(seed)} for seed in size_seeds]
+            if previous is not None and previous.n_components + 1 == size:
+                split = _split_start(previous, covariance_type)
+                starts.append({"random_state": int(size_seeds[0]), **split})
+            models = [
+                _fit_or_none(
+                    GaussianMixture(size, covariance_type=covariance_type, **params, **start).fit,
+                    X_train,
+                )
+                for start in starts
+            ]
+            ranked = [(_rank(model, X_train), i) for i, model in enumerate(models) if model is not None]
+            best = models[max(ranked)[1]] if ranked else None
+            if best is not None:
+                best = _fit_or_none(_converge, best, X_train, tol)
+            if best is None:
+                nan = float("nan")
+                fits.append(_Fit(None, nan, nan, nan, False, True))
+                previous = None
+                continue
+            usable, log_likelihood = _rank(best, X_train)
+            previous = best if usable else None
+            if test is None:
+                resp = best.predict_proba(X_train)
+                entropy = float(-np.sum(resp * np.log(np.maximum(resp, np.finfo(float).tiny))))
+                held_out = float("nan")
+            else:
+                entropy, held_out = float("nan"), float(best.score(rows(test)))
+            fits.append(
+                _Fit(best, log_likelihood, entropy, held_out, bool(best.converged_), not usable)
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                try:
-                    model.fit(X_train)
-                except ValueError as error:
-                    if _NOT_POSITIVE_DEFINITE not in str(error):
-                        raise  # a bad parameter, not a collapse
-                    continue  # a covariance collapsed beyond what reg_covar could hold
-            degenerate = bool(degenerate_components(model, X_train).any())
-            log_likelihood = float(model.score(X_train)) * len(X_train)
-            key = (not degenerate, log_likelihood)
-            if best_key is None or key > best_key:
-                best, best_key = (model, degenerate, log_likelihood), key
-    if best is None:
-        nan = float("nan")
-        return _Fit(None, nan, nan, False, True)
-    model, degenerate, log_likelihood = best
-    held_out = float("nan") if test is None else float(model.score(X[test]))
-    return _Fit(
-        model if train is None else None,
-        log_likelihood,
-        held_out,
-        bool(model.converged_),
-        degenerate,
+    return fits
+
+
+def flat_directions(
+    X: Any, *, names: list[str] | None = None, rtol: float = FLAT_RTOL
+) -> list[str]:
+    """Why the data themselves are flat, if they are: one line per flat direction.
+
+    A direction along which the data have (almost) no spread, a variance below ``rtol``
+    times the largest, makes every full or tied covariance singular however many points a
+    component has: a constant column, a column that repeats or is a multiple of another,
+    proportions that sum to one, more features than points. Returns an empty list when
+    the data spread in every direction. Each line names the columns involved (those with
+    a visible share of the flat direction), by ``names`` if given, else by index.
+    """
+    X = np.asarray(X, dtype=float)
+    names = [str(j) for j in range(X.shape[1])] if names is None else [str(n) for n in names]
+    centred = X - X.mean(axis=0)
+    scale = np.abs(centred).max(axis=0)
+    scaled = centred / np.where(scale > 0, scale, 1.0)  # units must not decide flatness
+    _, singular_values, directions = np.linalg.svd(scaled, full_matrices=True)
+    variances = np.zeros(X.shape[1])
+    variances[: len(singular_values)] = singular_values**2
+    largest = variances.max(initial=0.0)
+    reasons = []
+    for j in np.flatnonzero(scale == 0):
+        reasons.append(f"column {names[j]} is constant")
+    for variance, direction in zip(variances, directions):
+        if variance > rtol * largest:
+            continue
+        involved = [names[j] for j in np.flatnonzero(np.abs(direction) > 0.05) if scale[j] > 0]
+        if len(involved) > 1:
+            reasons.append(f"columns {', '.join(involved)} are linearly dependent")
+    return list(dict.fromkeys(reasons))
+
+
+def _check_not_flat(X: np.ndarray, names: list[str] | None) -> None:
+    reasons = flat_directions(X, names=names)
+    if not reasons:
+        return
+    more = " (there are more features than samples)" if X.shape[1] >= X.shape[0] else ""
+    raise ValueError(
+        f"The data are flat in some direction{more}: {'; '.join(reasons)}. Every full or "
+        "tied covariance is then singular there, whatever the number of components, and the "
+        "candidates cannot be compared fairly. Drop those columns, or project the data onto "
+        "the directions they spread in (e.g. sklearn.decomposition.PCA)."
     )
 
 
@@ -199,13 +319,13 @@ class ModelSelection:
     ----------
     table : DataFrame
         One row per candidate: ``n_components``, ``covariance_type``, ``n_parameters``,
-        ``log_likelihood`` (total, on all the data), ``bic``, ``aic``, ``converged``,
-        ``degenerate``, and ``cv_log_likelihood`` (mean held-out log-likelihood per
-        point) when the criterion is ``"cv"``.
+        ``log_likelihood`` (total, on all the data), ``bic``, ``aic``, ``icl``,
+        ``converged``, ``degenerate``, and ``cv_log_likelihood`` (mean held-out
+        log-likelihood per point) when the criterion is ``"cv"``.
     estimators_ : list
         The fitted model of each row of ``table`` (fitted on all the data).
     criterion : str
-        ``"bic"``, ``"aic"`` (lowest wins) or ``"cv"`` (highest wins).
+        ``"bic"``, ``"aic"``, ``"icl"`` (lowest wins) or ``"cv"`` (highest wins).
     best_index_ : int or None
         Row of the winner among the non-degenerate candidates; ``None`` if all degenerate.
     """
@@ -244,12 +364,12 @@ class ModelSelection:
     def plot(self, ax: Any = None) -> Any:
         """Plot the criterion against the number of components (see :func:`plot_criteria`).
 
-        BIC and AIC are drawn together for ``criterion`` ``"bic"`` or ``"aic"``; the
-        held-out log-likelihood alone for ``"cv"``.
+        BIC, AIC and ICL are drawn together for ``criterion`` ``"bic"``, ``"aic"`` or
+        ``"icl"``; the held-out log-likelihood alone for ``"cv"``.
         """
         from .plotting import plot_criteria
 
-        criteria = ["cv_log_likelihood"] if self.criterion == "cv" else ["bic", "aic"]
+        criteria = ["cv_log_likelihood"] if self.criterion == "cv" else ["bic", "aic", "icl"]
         return plot_criteria(self.table, ax, criteria=criteria)
 
     def __repr__(self) -> str:
@@ -288,29 +408,36 @@ def select_model(
     *,
     n_init: int = 5,
     cv: int = 5,
-    max_iter: int = 1000,
-    tol: float = 1e-3,
+    max_iter: int = 5000,
+    tol: float = 1e-8,
     reg_covar: float = 1e-6,
     init_params: str = "kmeans",
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
     progress: bool = False,
 ) -> ModelSelection:
-    r"""Fit every candidate mixture and choose one by BIC, AIC or held-out likelihood.
+    r"""Fit every candidate mixture and choose one by BIC, AIC, ICL or held-out likelihood.
 
-    For each pair of ``n_components`` and ``covariance_types``:
+    For each covariance type, and each number of components in ascending order:
 
     1. fit :class:`gmmlib.GaussianMixture` from ``n_init`` starts (k-means on different
-       seeds by default), each run until the mean log-likelihood gains less than ``tol``
-       per iteration (``max_iter`` is only a safety net);
+       seeds by default) and from the best fit with one component fewer, its widest
+       component split in two (see :func:`_split_start`); the split start makes the table's
+       log-likelihood non-decreasing in the number of components, as the true maxima are.
+       Each run continues until the total log-likelihood :math:`L` changes by less than
+       ``tol`` :math:`\cdot |L|` in an iteration (``max_iter`` is only a safety net);
     2. check each run with :func:`degenerate_components` and keep the best run that has no
        collapsed component; the candidate is flagged ``degenerate`` only when every run
        collapsed (with ``criterion="cv"``, also when every run on some fold collapsed);
     3. score the kept run: BIC :math:`= -2\log\hat L + p\log N`, AIC
-       :math:`= -2\log\hat L + 2p`, and for ``"cv"`` the mean over ``cv`` folds of the
-       held-out log-likelihood per point (each fold fitted as in 1-2).
+       :math:`= -2\log\hat L + 2p`, ICL :math:`= \text{BIC} + 2\,\text{EN}` with
+       :math:`\text{EN} = -\sum_i\sum_k r_{ik}\log r_{ik}` (Biernacki, Celeux & Govaert,
+       2000, in the entropy form of McLachlan & Peel, 2000; R's mclust uses the hard
+       assignments instead, :math:`-2\sum_i \log\max_k r_{ik}`, which is never larger),
+       and for ``"cv"`` the mean over ``cv`` folds of the held-out log-likelihood per
+       point (each fold fitted as in 1-2).
 
-    The winner minimises BIC or AIC (maximises the held-out likelihood) among the
+    The winner minimises BIC, AIC or ICL (maximises the held-out likelihood) among the
     candidates **not** flagged degenerate. A degenerate fit cannot win however high its
     likelihood: its component rests on fewer points than its covariance has dimensions,
     or along some direction is no wider than ``reg_covar`` plus a :data:`DEGENERATE_RTOL`
@@ -318,26 +445,37 @@ def select_model(
     in :math:`d` dimensions needs :math:`d+1` points per component, so in high dimensions
     this caps how many ``full`` components the data can support.
 
+    Data that are flat themselves (a constant or repeated column, proportions that sum to
+    one, more features than samples; see :func:`flat_directions`) are refused with a
+    ``ValueError`` that names the columns: every full or tied candidate would be singular
+    there and no comparison would be fair.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        A pandas DataFrame keeps its column names in the fitted models.
     n_components : iterable of int, default=range(1, 11)
     covariance_types : iterable of str, default=("spherical", "diag", "tied", "full")
-    criterion : {"bic", "aic", "cv"}, default="bic"
+    criterion : {"bic", "aic", "icl", "cv"}, default="bic"
     n_init : int, default=5
-        Starts per candidate (and per fold). Five keeps the best of several k-means
-        initialisations at a cost the book can afford; raise it for hard problems.
+        Seeded starts per candidate (and per fold), besides the split start. Five keeps
+        the best of several k-means initialisations at a cost the book can afford.
     cv : int, default=5
         Folds for ``criterion="cv"`` (shuffled, the same folds for every candidate).
-    max_iter, tol, reg_covar, init_params
+    tol : float, default=1e-8
+        Convergence: the relative change of the total log-likelihood per iteration, as in
+        R's mclust (whose default is 1e-5). Unlike ``GaussianMixture.tol``, it does not
+        depend on the number of points.
+    max_iter, reg_covar, init_params
         Passed to :class:`~gmmlib.GaussianMixture`. ``max_iter`` is higher than the
         estimator's default so that fits converge; ``table.converged`` reports it.
     random_state : int, RandomState or None
         Seeds the starts and the folds; an int makes the whole selection reproducible.
     n_jobs : int or None
-        Fits run in parallel with joblib (``-1``: all cores; ``None``: one).
+        Covariance types and folds run in parallel with joblib (``-1``: all cores;
+        ``None``: one).
     progress : bool, default=False
-        Show a tqdm progress bar (one step per candidate and fold).
+        Show a tqdm progress bar (one step per covariance type and fold).
 
     Returns
     -------
@@ -353,6 +491,8 @@ def select_model(
     {'n_components': 4, 'covariance_type': 'full'}
     """
     sizes, types = _check_candidates(n_components, covariance_types, criterion)
+    sizes = sorted(sizes)
+    names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or len(X) < 2:
         raise ValueError(
@@ -363,6 +503,9 @@ def select_model(
         raise ValueError("X must be a finite 2-D array; it contains NaN or infinity.")
     if not is_integer(n_init) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer; got {n_init!r}.")
+    if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and 0 <= tol < 1):
+        raise ValueError(f"tol must be a relative tolerance in [0, 1), e.g. 1e-8; got {tol!r}.")
+    _check_not_flat(X, names)
     rng = check_random_state(random_state)
     splits: list[tuple[np.ndarray | None, np.ndarray | None]] = [(None, None)]
     if criterion == "cv":
@@ -377,35 +520,41 @@ def select_model(
             "use fewer components (or fewer folds)."
         )
 
-    params = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, init_params=init_params)
-    candidates = [(k, t) for t in types for k in sizes]
-    seeds = rng.randint(np.iinfo(np.int32).max, size=(len(candidates), len(splits), n_init))
+    params = dict(max_iter=max_iter, reg_covar=reg_covar, init_params=init_params)
+    seeds = rng.randint(
+        np.iinfo(np.int32).max, size=(len(types), len(splits), len(sizes), n_init)
+    )
+    data = X if names is None else pd.DataFrame(X, columns=names)
     jobs = [
-        delayed(_fit_candidate)(X, train, test, k, t, seeds[c, s], params)
-        for c, (k, t) in enumerate(candidates)
+        delayed(_fit_path)(data, train, test, sizes, t, seeds[c, s], params, tol)
+        for c, t in enumerate(types)
         for s, (train, test) in enumerate(splits)
     ]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    fits = list(tqdm(results, total=len(jobs), disable=not progress, desc="select_model"))
+    paths = list(tqdm(results, total=len(jobs), disable=not progress, desc="select_model"))
 
     rows, estimators = [], []
-    for c, (k, t) in enumerate(candidates):
-        full, *fold_fits = fits[c * len(splits) : (c + 1) * len(splits)]
-        ll, p = full.log_likelihood, n_parameters(k, X.shape[1], t)
-        row = {
-            "n_components": k,
-            "covariance_type": t,
-            "n_parameters": p,
-            "log_likelihood": ll,
-            "bic": -2 * ll + p * np.log(len(X)),
-            "aic": -2 * ll + 2 * p,
-            "converged": all(f.converged for f in (full, *fold_fits)),
-            "degenerate": any(f.degenerate for f in (full, *fold_fits)),
-        }
-        if criterion == "cv":
-            row["cv_log_likelihood"] = float(np.mean([f.held_out for f in fold_fits]))
-        rows.append(row)
-        estimators.append(full.model)
+    for c, t in enumerate(types):
+        full, *fold_paths = paths[c * len(splits) : (c + 1) * len(splits)]
+        for index, k in enumerate(sizes):
+            fit, fold_fits = full[index], [path[index] for path in fold_paths]
+            ll, p = fit.log_likelihood, n_parameters(k, X.shape[1], t)
+            bic = -2 * ll + p * np.log(len(X))
+            row = {
+                "n_components": k,
+                "covariance_type": t,
+                "n_parameters": p,
+                "log_likelihood": ll,
+                "bic": bic,
+                "aic": -2 * ll + 2 * p,
+                "icl": bic + 2 * fit.entropy,
+                "converged": all(f.converged for f in (fit, *fold_fits)),
+                "degenerate": any(f.degenerate for f in (fit, *fold_fits)),
+            }
+            if criterion == "cv":
+                row["cv_log_likelihood"] = float(np.mean([f.held_out for f in fold_fits]))
+            rows.append(row)
+            estimators.append(fit.model)
     columns = _COLUMNS + (["cv_log_likelihood"] if criterion == "cv" else [])
     table = pd.DataFrame(rows, columns=columns)
     usable = table[~table["degenerate"]]

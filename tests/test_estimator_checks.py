@@ -12,13 +12,28 @@ from sklearn.utils.estimator_checks import check_estimator
 from gmmlib import GaussianMixture
 
 
+#: scikit-learn's check compares weights with repeated rows *in shuffled order*; EM is
+#: started from k-means on the rows, whose result depends on their order, so the two fits
+#: may end on different local optima. From the same start they agree (tests/test_weights.py),
+#: which is the equivalence gmmlib promises (README).
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the k-means start depends on the order of the rows; from the same start, weights "
+        "and repeated rows give the same model (tests/test_weights.py)"
+    )
+}
+
+
 def test_check_estimator_passes():
-    check_estimator(GaussianMixture())
+    check_estimator(GaussianMixture(), expected_failed_checks=EXPECTED_FAILED)
 
 
 def test_check_estimator_passes_for_other_covariance_types():
     for covariance_type in ("tied", "diag", "spherical"):
-        check_estimator(GaussianMixture(2, covariance_type=covariance_type))
+        check_estimator(
+            GaussianMixture(2, covariance_type=covariance_type),
+            expected_failed_checks=EXPECTED_FAILED,
+        )
 
 
 def test_clone_keeps_parameters_and_drops_fit(blobs):

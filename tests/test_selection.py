@@ -19,8 +19,8 @@ from gmmlib import GaussianMixture, selection  # noqa: E402
 from gmmlib.selection import ModelSelection, degenerate_components, select_model  # noqa: E402
 
 COLUMNS = (
-    "n_components covariance_type n_parameters log_likelihood bic aic converged degenerate".split()
-)
+    "n_components covariance_type n_parameters log_likelihood bic aic icl converged degenerate"
+).split()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,13 +55,22 @@ def _rounded():
 # --------------------------------------------------------------------------- the issue's cases
 
 
-@pytest.mark.parametrize("criterion", ["bic", "aic"])
+@pytest.mark.parametrize("criterion", ["bic", "icl"])
 def test_stretched_blobs_choose_four_full_components(stretched, criterion):
     result = select_model(stretched, range(1, 11), ("full",), criterion, random_state=0)
     assert result.best_params_ == {"n_components": 4, "covariance_type": "full"}
     assert isinstance(result.best_estimator_, GaussianMixture)
     assert result.best_estimator_.n_components == 4
     assert not result.table["degenerate"].any() and result.table["converged"].all()
+
+
+def test_aic_never_chooses_fewer_components_than_the_truth(stretched):
+    """AIC's penalty does not grow with N, so it may add a component that gains a few nats
+    (here K = 5, by less than 2 units of AIC over the true K = 4); it never takes fewer."""
+    result = select_model(stretched, range(1, 11), ("full",), "aic", random_state=0)
+    table = result.table.set_index("n_components")
+    assert result.best_params_["n_components"] >= 4
+    assert table.loc[4, "aic"] - table["aic"].min() < 2
 
 
 def test_moons_bic_chooses_fewer_components_than_aic(moons):
@@ -146,14 +155,14 @@ def test_same_seed_same_table_in_parallel_or_not(moons):
 def test_progress_bar_counts_the_fits(moons, capsys):
     select_model(moons, [1, 2], ("full",), "cv", cv=2, n_init=1, random_state=0, progress=True)
     err = capsys.readouterr().err
-    assert "select_model" in err and "6/6" in err
+    assert "select_model" in err and "3/3" in err  # one path over the sizes per split
 
 
 def test_plot_draws_the_criteria(moons):
     result = select_model(moons, range(1, 6), ("full",), random_state=0)
     _, ax = plt.subplots()
     drawn = result.plot(ax=ax)
-    assert set(drawn.lines) == {("bic", "full"), ("aic", "full")}
+    assert set(drawn.lines) == {("bic", "full"), ("aic", "full"), ("icl", "full")}
     np.testing.assert_allclose(drawn.lines["bic", "full"].get_ydata(), result.table["bic"])
     assert drawn.best["bic", "full"].get_xdata()[0] == result.best_params_["n_components"]
     plt.close("all")
@@ -163,30 +172,34 @@ def test_plot_draws_the_criteria(moons):
 
 
 def test_each_candidate_keeps_the_best_of_its_starts(moons):
-    seeds = np.array([11, 12, 13, 14])
-    kept = selection._fit_candidate(moons, None, None, 8, "full", seeds, {})
+    seeds = np.array([[11, 12, 13, 14]])
+    (kept,) = selection._fit_path(moons, None, None, [8], "full", seeds, {}, 1e-8)
     each = [
-        GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) * len(moons) for s in seeds
+        GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) * len(moons)
+        for s in seeds[0]
     ]
-    assert kept.log_likelihood == pytest.approx(max(each))
+    best_seed = int(seeds[0][np.argmax(each)])
+    assert kept.model.random_state == best_seed
+    assert kept.log_likelihood >= max(each) - 1e-9 * abs(max(each))  # then run on to tol
     assert max(each) - min(each) > 1  # the starts disagree, so keeping the best matters
 
 
 def test_a_collapsed_start_loses_to_any_sound_one(moons, monkeypatch):
-    seeds = np.array([11, 12, 13, 14])
-    each = [GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) for s in seeds]
-    best_seed = int(seeds[np.argmax(each)])
+    seeds = np.array([[11, 12, 13, 14]])
+    each = [GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) for s in seeds[0]]
+    best_seed = int(seeds[0][np.argmax(each)])
 
     def flag_best_seed(model, X, **_):
         return np.full(model.n_components, model.random_state == best_seed)
 
     monkeypatch.setattr(selection, "degenerate_components", flag_best_seed)
-    kept = selection._fit_candidate(moons, None, None, 8, "full", seeds, {})
-    assert not kept.degenerate
-    assert kept.log_likelihood == pytest.approx(sorted(each)[-2] * len(moons))
+    (kept,) = selection._fit_path(moons, None, None, [8], "full", seeds, {}, 1e-8)
+    assert not kept.degenerate and kept.model.random_state != best_seed
+    assert kept.log_likelihood >= sorted(each)[-2] * len(moons) - 1e-6
 
     monkeypatch.setattr(selection, "degenerate_components", lambda m, X, **_: np.ones(8, bool))
-    assert selection._fit_candidate(moons, None, None, 8, "full", seeds, {}).degenerate
+    (kept,) = selection._fit_path(moons, None, None, [8], "full", seeds, {}, 1e-8)
+    assert kept.degenerate
 
 
 def test_unconverged_fits_are_reported(moons):
@@ -198,11 +211,12 @@ def test_unconverged_fits_are_reported(moons):
 
 
 def test_when_every_fit_is_degenerate_nothing_is_chosen():
-    t = np.linspace(-1, 1, 60)
-    X = np.column_stack([t, 2 * t])  # on a line: every full covariance is flat across it
+    # three distinct readings, each repeated: every component of 2 or 3 sits on one or two
+    # of them and is flat there
+    X = np.repeat([[0.0, 0.0], [3.0, 1.0], [1.0, 4.0]], 20, axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = select_model(X, [1, 2], ("full",), n_init=1, random_state=0)
+        result = select_model(X, [2, 3], ("full",), n_init=1, random_state=0)
     assert result.table["degenerate"].all() and result.best_index_ is None
     with pytest.raises(ValueError, match="all 2 fits are degenerate"):
         _ = result.best_estimator_
@@ -324,3 +338,117 @@ def test_a_single_size_or_type_may_be_given_bare(moons):
     result = select_model(moons, 2, "diag", n_init=1, random_state=0)
     assert isinstance(result, ModelSelection)
     assert result.best_params_ == {"n_components": 2, "covariance_type": "diag"}
+
+
+# --------------------------------------------------------------------------- converged, monotone
+
+
+def known_mixture(seed: int, n_components: int, covariance_type: str, n: int = 800):
+    """Points from a mixture with well-separated components of the given kind."""
+    rng = np.random.RandomState(seed)
+    centres = rng.uniform(-10, 10, size=(n_components, 2))
+    while n_components > 1 and min(
+        np.linalg.norm(a - b) for i, a in enumerate(centres) for b in centres[i + 1 :]
+    ) < 6:
+        centres = rng.uniform(-10, 10, size=(n_components, 2))
+    labels = rng.randint(n_components, size=n)
+    if covariance_type == "full":
+        shapes = rng.normal(size=(n_components, 2, 2)) * 0.8
+    elif covariance_type == "diag":
+        shapes = np.stack([np.diag(rng.uniform(0.3, 1.5, 2)) for _ in range(n_components)])
+    else:  # spherical
+        shapes = np.stack([rng.uniform(0.4, 1.2) * np.eye(2) for _ in range(n_components)])
+    return centres[labels] + np.einsum("nd,nde->ne", rng.normal(size=(n, 2)), shapes[labels])
+
+
+@pytest.mark.parametrize(
+    ("seed", "k", "covariance_type"),
+    [(0, 3, "full"), (1, 4, "full"), (2, 2, "diag"), (3, 3, "spherical"), (4, 5, "full")],
+)
+def test_bic_finds_the_true_mixture_and_likelihood_rises_with_k(seed, k, covariance_type):
+    X = known_mixture(seed, k, covariance_type)
+    result = select_model(X, range(1, 8), random_state=seed)
+    assert result.best_params_["n_components"] == k
+    table = result.table
+    for _, rows in table.groupby("covariance_type"):
+        ll = rows.sort_values("n_components")["log_likelihood"].to_numpy()
+        assert np.all(np.diff(ll) >= -1e-6 * np.abs(ll[1:])), ll
+    assert table["converged"].all()
+
+
+def test_the_split_start_keeps_the_likelihood_monotone_where_seeded_starts_do_not():
+    """On 1,000 points from four full clusters, plain k-means starts fitted to convergence
+    leave the 9-component full fit below the 8-component one; the split start does not."""
+    from gmmlib.datasets import gaussian_clusters
+
+    X = gaussian_clusters(1000, 2, 4, random_state=0)[0]
+    result = select_model(X, range(1, 11), ("full",), random_state=0)
+    ll = result.table["log_likelihood"].to_numpy()
+    assert np.all(np.diff(ll) >= 0)
+
+
+def test_icl_is_bic_plus_twice_the_entropy(moons):
+    result = select_model(moons, [2, 5], ("full",), "icl", random_state=0)
+    for row, model in zip(result.table.itertuples(), result.estimators_, strict=True):
+        resp = model.predict_proba(moons)
+        entropy = -np.sum(resp * np.log(np.clip(resp, 1e-300, None)))
+        assert row.icl == pytest.approx(row.bic + 2 * entropy, rel=1e-10)
+        assert row.icl >= row.bic
+    assert result.criterion == "icl"
+
+
+def test_icl_counts_clusters_where_bic_counts_components():
+    """A heavy-tailed cluster (two Gaussians with one centre, one three times wider) beside
+    a Gaussian one: BIC needs three components for the density, ICL, which charges for
+    components that overlap, sees two clusters."""
+    rng = np.random.RandomState(0)
+    X = np.vstack(
+        [rng.normal(size=(400, 2)), 3 * rng.normal(size=(400, 2)), rng.normal(size=(300, 2)) + [15, 0]]
+    )
+    by_bic = select_model(X, range(1, 7), ("full",), "bic", random_state=0)
+    by_icl = ModelSelection(by_bic.table, by_bic.estimators_, "icl")
+    assert by_bic.best_params_["n_components"] == 3
+    assert by_icl.best_params_["n_components"] == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda X: np.column_stack([X, np.full(len(X), 7.0)]), "column 2 is constant"),
+        (lambda X: np.column_stack([X, X[:, 0]]), "columns 0, 2 are linearly dependent"),
+        (lambda X: np.column_stack([X, 3 * X[:, 1] - X[:, 0]]), "columns 0, 1, 2 are linearly"),
+    ],
+    ids=["constant", "duplicate", "combination"],
+)
+def test_flat_data_are_refused_with_the_columns_named(moons, make, named):
+    with pytest.raises(ValueError, match=named + ".*Drop those columns.*PCA"):
+        select_model(make(moons), [1, 2], random_state=0)
+
+
+def test_proportions_that_sum_to_one_are_flat():
+    rng = np.random.RandomState(0)
+    shares = rng.dirichlet([2, 3, 4], size=200)
+    with pytest.raises(ValueError, match="columns 0, 1, 2 are linearly dependent"):
+        select_model(shares, [1, 2], random_state=0)
+    # dropping one share, as the message suggests, fixes it
+    assert select_model(shares[:, :2], [1, 2], random_state=0).best_params_
+
+
+def test_flat_columns_of_a_dataframe_are_named(moons):
+    frame = pd.DataFrame(moons, columns=["x", "y"]).assign(z=1.0)
+    with pytest.raises(ValueError, match="column z is constant"):
+        select_model(frame, [1, 2], random_state=0)
+
+
+def test_a_dataframe_keeps_its_column_names(moons):
+    frame = pd.DataFrame(moons, columns=["x", "y"])
+    best = select_model(frame, [1, 2], ("full",), random_state=0).best_estimator_
+    assert list(best.feature_names_in_) == ["x", "y"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        best.predict(frame)
+
+
+def test_tol_is_a_relative_tolerance(moons):
+    with pytest.raises(ValueError, match="tol must be a relative tolerance"):
+        select_model(moons, [1], tol=2.0)

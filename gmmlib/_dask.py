@@ -1,0 +1,518 @@
+r"""EM on Dask arrays: the same sufficient statistics as in memory, summed over blocks.
+
+:class:`gmmlib.GaussianMixture` hands a Dask array here (it never imports Dask itself, so
+``gmmlib`` works without Dask installed). One EM iteration is one pass over the data:
+
+1. every block of rows :math:`X_b` (with its sample weights :math:`w_b`) is turned into its
+   sufficient statistics by :func:`gmmlib.em`'s own per-chunk function, on the worker that
+   holds (or reads) the block: :math:`N_k`, :math:`\sum_i w_i r_{ik} x_i`, the weighted
+   scatter about the current means and :math:`\sum_i w_i \log p(x_i)`;
+2. the statistics, a few kilobytes per block whatever the block's size, are added in a tree
+   (``split_every`` blocks per node), so no machine ever holds more than a few blocks;
+3. the client turns the total into new parameters with :mod:`gmmlib.em`'s M-step.
+
+Because the statistics of a union of blocks are the sums of the blocks' statistics, the result
+is the in-memory EM's, up to the order of floating-point additions. The estimator's own loop
+decides convergence (``tol``, ``max_iter``, ``verbose``).
+
+**Initialisation** reads a uniform random sample of ``init_sample_size`` rows (default
+:data:`INIT_SAMPLE_SIZE`), and runs the estimator's chosen ``init_params`` (k-means,
+k-means++, ...) on that sample; user-given ``weights_init``/``means_init``/
+``precisions_init`` are used as they are. This is the one step that does not see all data.
+
+**Files and clusters:** :func:`write_npy` streams a large array into a ``.npy`` file block by
+block; :func:`from_npy` opens it as a Dask array whose tasks each read their own rows, so the
+task graph holds a file name, never the data; :func:`local_cluster` starts worker processes
+set up for EM, and :func:`peak_resident_mib` measures a process's peak memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _covariance as cov
+from ._validation import is_dask_array
+from .em import EMState
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.array as da
+
+#: Rows read for the initialisation (k-means or k-means++ on a uniform sample of rows).
+INIT_SAMPLE_SIZE = 100_000
+
+#: Blocks whose statistics are added by one task of the tree reduction.
+SPLIT_EVERY = 8
+
+
+# ---------------------------------------------------------------------------------------------
+# TEMPORARY: the statistics pair that gmmlib.em is to provide (issue 11, branch core). When core
+# lands, these three names are imported from gmmlib.em instead and this section goes. The
+# E-step and the scatter below already are gmmlib.em's own (_expectations, _component_scatter).
+from typing import NamedTuple  # noqa: E402
+
+from .em import _chunks, _component_scatter, _expectations  # noqa: E402
+
+
+class SufficientStatistics(NamedTuple):
+    r"""What an EM iteration needs from a set of rows; those of disjoint sets add (``+``).
+
+    With :math:`w_i` the sample weights, :math:`r_{ik}` the responsibilities and
+    :math:`m_k` the means they were computed with: ``weight_sum`` :math:`N_k = \sum_i w_i
+    r_{ik}`, ``weighted_sums`` :math:`\sum_i w_i r_{ik} x_i`, ``scatter``
+    :math:`Q_k = \sum_i w_i r_{ik} (x_i - m_k)(x_i - m_k)^\top` (only its diagonal for
+    ``diag`` and ``spherical``), ``log_likelihood`` :math:`\sum_i w_i \log p(x_i)` and
+    ``total_weight`` :math:`\sum_i w_i`.
+    """
+
+    weight_sum: np.ndarray  # (K,)
+    weighted_sums: np.ndarray  # (K, d)
+    scatter: np.ndarray  # (K, d, d) full and tied, (K, d) diag and spherical
+    log_likelihood: float
+    total_weight: float
+
+    def __add__(self, other):
+        return SufficientStatistics(*(a + b for a, b in zip(self, other)))
+
+
+def chunk_statistics(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    sample_weight: np.ndarray | None = None,
+    precisions_cholesky: np.ndarray | None = None,
+) -> SufficientStatistics:
+    """The :class:`SufficientStatistics` of the rows ``X`` under the given parameters."""
+    resp, log_norm = _expectations(
+        X, weights, means, covariances, covariance_type, precisions_cholesky, log=False
+    )
+    if sample_weight is None:
+        log_likelihood, total_weight = float(log_norm.sum()), float(X.shape[0])
+    else:
+        resp *= sample_weight[:, None]
+        counted = sample_weight > 0  # a weight of 0 removes the row, even at -inf
+        log_likelihood = float(sample_weight[counted] @ log_norm[counted])
+        total_weight = float(sample_weight.sum())
+    n_components, n_features = means.shape
+    if covariance_type in ("full", "tied"):
+        scatter = np.stack(
+            [_component_scatter(X, resp[:, k], means[k]) for k in range(n_components)]
+        )
+    else:
+        scatter = np.zeros((n_components, n_features))
+        for rows in _chunks(X.shape[0], n_features):
+            for k in range(n_components):
+                deviation = X[rows] - means[k]
+                scatter[k] += resp[rows, k] @ (deviation * deviation)
+    return SufficientStatistics(
+        resp.sum(axis=0), resp.T @ X, scatter, log_likelihood, total_weight
+    )
+
+
+def m_step_from_statistics(
+    stats: SufficientStatistics, means: np.ndarray, covariance_type: str, reg_covar: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New weights, means and covariances from summed statistics about ``means``."""
+    nk = stats.weight_sum + 10 * np.finfo(float).eps
+    new_means = stats.weighted_sums / nk[:, None]
+    shift = new_means - means
+    d = means.shape[1]
+    if covariance_type in ("full", "tied"):
+        covs = stats.scatter - nk[:, None, None] * np.einsum("kd,ke->kde", shift, shift)
+        if covariance_type == "tied":
+            c = covs.sum(axis=0) / nk.sum()
+            c = (c + c.T) / 2
+            c.flat[:: d + 1] += reg_covar
+            covs = c
+        else:
+            covs = covs / nk[:, None, None]
+            for c in covs:
+                c.flat[:: d + 1] += reg_covar
+    else:
+        covs = stats.scatter / nk[:, None] - shift**2
+        np.maximum(covs, 0, out=covs)
+        covs += reg_covar
+        if covariance_type == "spherical":
+            covs = covs.mean(axis=1)
+    return nk / nk.sum(), new_means, covs
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _block_statistics(X, sample_weight, params, covariance_type):
+    """Sufficient statistics of one block (runs inside a Dask task)."""
+    weights, means, covariances, prec_chol = params
+    X = np.asarray(X, dtype=np.float64)
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return chunk_statistics(
+        X, weights, means, covariances, covariance_type,
+        sample_weight=weight, precisions_cholesky=prec_chol,
+    )
+
+
+def _sum_statistics(*parts):
+    """One node of the tree reduction: its children's statistics, added in a fixed order."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def row_blocks(X: da.Array) -> da.Array:
+    """``X`` with all its columns in one chunk, so that each block is a set of whole rows."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D Dask array of shape (N, d); got {X.ndim} dimensions.")
+    if X.numblocks[1] != 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def weight_blocks(sample_weight, X: da.Array):
+    """Sample weights as a Dask array with ``X``'s row blocks, or None."""
+    if sample_weight is None:
+        return None
+    import dask.array as da
+
+    if not is_dask_array(sample_weight):
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; it must be one weight per "
+                f"row of X, shape ({X.shape[0]},)."
+            )
+        return da.from_array(sample_weight, chunks=(X.chunks[0],))
+    if sample_weight.shape != (X.shape[0],):
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}; it must be one weight per row "
+            f"of X, shape ({X.shape[0]},)."
+        )
+    return sample_weight.rechunk((X.chunks[0],))
+
+
+def statistics(
+    X: da.Array,
+    sample_weight: da.Array | None,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    prec_chol: np.ndarray,
+    covariance_type: str,
+    *,
+    split_every: int = SPLIT_EVERY,
+):
+    """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed."""
+    import dask
+
+    # Fresh keys each pass (pure=False): a pass never reuses a previous pass's results.
+    params = dask.delayed((weights, means, covariances, prec_chol), pure=False, traverse=False)
+    blocks = X.to_delayed().ravel()
+    weight_parts = (
+        [None] * len(blocks) if sample_weight is None else sample_weight.to_delayed().ravel()
+    )
+    block_stats = dask.delayed(_block_statistics, pure=False)
+    add = dask.delayed(_sum_statistics, pure=False)
+    parts = [
+        block_stats(block, weight, params, covariance_type)
+        for block, weight in zip(blocks, weight_parts)
+    ]
+    while len(parts) > 1:
+        parts = [add(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    (total,) = dask.compute(parts[0])
+    return total
+
+
+def em_iterations(
+    X: da.Array,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    sample_weight: da.Array | None = None,
+    reg_covar: float = 1e-6,
+    precisions_cholesky: np.ndarray | None = None,
+) -> Iterator[tuple[EMState, None]]:
+    """EM on a Dask array, forever: the protocol of :func:`gmmlib.em.em_iterations`.
+
+    Yields ``(state, None)``: the start, then the parameters after each iteration, each with
+    its mean (weighted) log-likelihood, from one pass over the blocks that also gathers the
+    statistics of the next M-step. Responsibilities stay on the workers (None here).
+    """
+    prec_chol = precisions_cholesky
+    if prec_chol is None:
+        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
+    while True:
+        stats = statistics(
+            X, sample_weight, weights, means, covariances, prec_chol, covariance_type
+        )
+        mean_ll = stats.log_likelihood / stats.total_weight
+        if not np.isfinite(mean_ll):
+            raise ValueError(
+                "The log-likelihood is not finite: the data's values are too large or too "
+                "small for floating point. Rescale the data (e.g. StandardScaler)."
+            )
+        yield EMState(weights, means, covariances, mean_ll), None
+        weights, means, covariances = m_step_from_statistics(
+            stats, means, covariance_type, reg_covar
+        )
+        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
+
+
+def sample_rows(
+    X: da.Array, n_rows: int, random_state, sample_weight: da.Array | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A uniform random sample of ``n_rows`` distinct rows of ``X`` (all rows if fewer).
+
+    Only the blocks that hold sampled rows are read, each once. Returns the rows (in file
+    order) and their weights (None without weights).
+    """
+    rng = check_random_state(random_state)
+    n_samples = X.shape[0]
+    if n_rows >= n_samples:
+        index = np.arange(n_samples)
+    else:
+        index = np.sort(rng.choice(n_samples, size=n_rows, replace=False))
+    rows = np.asarray(X[index].compute(), dtype=np.float64)
+    weight = None
+    if sample_weight is not None:
+        weight = np.asarray(sample_weight[index].compute(), dtype=np.float64)
+    return rows, weight
+
+
+# ------------------------------------------------------------------------- lazy predictions
+def map_method(method: Callable, X: da.Array) -> da.Array:
+    """A fitted model's ``predict``, ``predict_proba`` or ``score_samples``, block by block.
+
+    Returns a lazy Dask array with ``X``'s row blocks: one label or log-density per row, or
+    ``K`` responsibilities per row. Nothing is computed until the caller asks.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    model = method.__self__
+    check_is_fitted(model)
+    X = row_blocks(X)
+    if method.__name__ == "predict":
+        return X.map_blocks(method, drop_axis=1, dtype=np.intp, meta=np.empty((0,), np.intp))
+    # float32 only if both the data and the model are, as in memory.
+    dtype = np.result_type(X.dtype, model.means_.dtype, np.float32)
+    if method.__name__ == "score_samples":
+        return X.map_blocks(method, drop_axis=1, dtype=dtype, meta=np.empty((0,), dtype))
+    return X.map_blocks(
+        method,
+        chunks=(X.chunks[0], (model.n_components,)),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
+    )
+
+
+# ----------------------------------------------------------------------------------- cluster
+#: Environment of every worker process: one BLAS/OpenMP thread (a worker runs one task per
+#: thread, and tasks are the parallelism), and glibc's own malloc tuning. Dask's nanny sets
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` so that workers hand freed memory back to the system at
+#: once; that also fixes glibc's mmap threshold at 128 KiB, so every scratch buffer of the
+#: E-step (about 1 MiB per chunk) is mapped, page-faulted in and unmapped again: measured
+#: here, the statistics of a block took 3-5 times as long. ``None`` unsets the variable.
+WORKER_ENVIRONMENT = {
+    "MALLOC_TRIM_THRESHOLD_": None,
+    "OMP_NUM_THREADS": 1,
+    "OPENBLAS_NUM_THREADS": 1,
+    "MKL_NUM_THREADS": 1,
+}
+
+
+def local_cluster(n_workers: int = 2, *, memory_limit: str | int = "auto", **kwargs):
+    """A ``distributed.LocalCluster`` of worker processes, one thread each, set up for EM.
+
+    Each worker gets :data:`WORKER_ENVIRONMENT` and at most ``memory_limit`` (bytes or a
+    string such as ``"600MiB"``): above 60% of it a worker spills data to disk, above 80% it
+    pauses, above 95% the nanny restarts it. No dashboard, warnings only. Other keywords go
+    to ``LocalCluster``. Use it as a context manager, with ``distributed.Client(cluster)``.
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    options = {
+        "n_workers": n_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "memory_limit": memory_limit,
+        "dashboard_address": None,
+        "silence_logs": logging.ERROR,
+        **kwargs,
+    }
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
+        return LocalCluster(**options)
+
+
+# ------------------------------------------------------------------------------------ memory
+def peak_resident_mib() -> float:
+    """This process's peak resident memory in MiB (Linux's ``VmHWM``).
+
+    Run it on the workers with ``client.run(peak_resident_mib)``. Not ``ru_maxrss``: a worker
+    started by forking inherits its parent's.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("No VmHWM in /proc/self/status: peak memory is measured on Linux only.")
+
+
+# ------------------------------------------------------------------------------------- files
+def write_npy(
+    path: str | os.PathLike,
+    n_samples: int,
+    n_features: int,
+    make_rows: Callable[[int, int], np.ndarray],
+    *,
+    rows_per_write: int = 2**18,
+) -> str:
+    """Write an ``(n_samples, n_features)`` float64 ``.npy`` file a block of rows at a time.
+
+    ``make_rows(start, stop)`` returns rows ``start:stop``; at most ``rows_per_write`` rows
+    are in memory at once, so the file may be far larger than memory.
+    """
+    path = os.fspath(path)
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
+        "fortran_order": False,
+        "shape": (n_samples, n_features),
+    }
+    # Plain writes, not a memory map: a map's dirty pages would count against this process.
+    with open(path, "wb") as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        for start in range(0, n_samples, rows_per_write):
+            stop = min(start + rows_per_write, n_samples)
+            rows = np.ascontiguousarray(make_rows(start, stop), dtype=np.float64)
+            if rows.shape != (stop - start, n_features):
+                raise ValueError(
+                    f"make_rows({start}, {stop}) returned shape {rows.shape}; expected "
+                    f"{(stop - start, n_features)}."
+                )
+            rows.tofile(file)
+    return path
+
+
+def write_gaussian_clusters(
+    path: str | os.PathLike,
+    n_samples: int,
+    n_features: int,
+    n_components: int,
+    *,
+    random_state: int = 0,
+    rows_per_write: int = 2**18,
+) -> str:
+    r"""A ``.npy`` file of points from a random mixture, written block by block.
+
+    Centres :math:`\mu_k \sim \mathcal N(0, 16 I)` and shapes :math:`A_k` (entries
+    :math:`\mathcal N(0, 1/d)`) are drawn once (the distribution of
+    :func:`gmmlib.datasets.gaussian_clusters`); each block of ``rows_per_write`` rows draws
+    its uniform labels and its points :math:`\mu_k + A_k z`, :math:`z \sim \mathcal N(0, I)`,
+    from a seed made of ``random_state`` and its first row, so memory holds one block.
+    """
+    rng = np.random.default_rng(random_state)
+    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
+
+    def make_rows(start: int, stop: int) -> np.ndarray:
+        block_rng = np.random.default_rng([random_state, start])
+        labels = block_rng.integers(n_components, size=stop - start)
+        rows = block_rng.normal(size=(stop - start, n_features))
+        for k in range(n_components):  # one matrix product per component, in place
+            mine = labels == k
+            rows[mine] = rows[mine] @ shapes[k] + centres[k]
+        return rows
+
+    return write_npy(path, n_samples, n_features, make_rows, rows_per_write=rows_per_write)
+
+
+class _NpyRows:
+    """A C-ordered 2-D ``.npy`` file seen as an array; indexing reads only the rows asked for.
+
+    A slice of whole rows is one ``read`` at the right offset (no memory map, whose page
+    faults cost more system time than the read); other keys go through a memory map.
+    Pickles as its path and header, so Dask ships a file name to the workers, never the data.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        array = np.load(path, mmap_mode="r")
+        if array.ndim != 2 or not array.flags.c_contiguous:
+            raise ValueError(
+                f"{path} holds an array of shape {array.shape} (Fortran order: "
+                f"{not array.flags.c_contiguous}); expected a C-ordered (N, d) array."
+            )
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self.offset = array.offset
+
+    def __getitem__(self, key):
+        rows, columns = key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None))
+        if (
+            isinstance(rows, slice)
+            and rows.step in (None, 1)
+            and columns == slice(None)
+        ):
+            start, stop, _ = rows.indices(self.shape[0])
+            width = self.shape[1] * self.dtype.itemsize
+            count = max(stop - start, 0) * self.shape[1]
+            flat = np.fromfile(
+                self.path, dtype=self.dtype, count=count, offset=self.offset + start * width
+            )
+            return flat.reshape(-1, self.shape[1])
+        return np.array(np.load(self.path, mmap_mode="r")[key])
+
+
+def from_npy(path: str | os.PathLike, rows_per_block: int) -> da.Array:
+    """A Dask array over a 2-D ``.npy`` file; each task reads its own ``rows_per_block`` rows."""
+    import dask.array as da
+
+    source = _NpyRows(os.fspath(path))
+    return da.from_array(
+        source, chunks=(rows_per_block, -1), asarray=False, fancy=False, meta=np.empty((0, 0))
+    )
+
+
+# ------------------------------------------------------------------------------ the estimator
+def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = INIT_SAMPLE_SIZE):
+    """Fit ``estimator`` (a :class:`gmmlib.GaussianMixture`) to a Dask array; return it.
+
+    The estimator's parameters mean what they mean in memory; its own loop (``_run``) decides
+    convergence. Starts come from a random sample of ``init_sample_size`` rows (see the module
+    docstring) unless all of ``weights_init``, ``means_init`` and ``precisions_init`` are given.
+    """
+    from .mixture import _check_magnitude
+
+    estimator._check_parameters()
+    X = row_blocks(X)
+    n_samples, n_features = X.shape
+    if n_samples < estimator.n_components:
+        raise ValueError(
+            f"n_components={estimator.n_components} is larger than the number of samples "
+            f"({n_samples}); use at most {n_samples} components or more data."
+        )
+    weight = weight_blocks(sample_weight, X)
+
+    def start_rows(random_state):
+        rows, row_weights = sample_rows(
+            X, max(init_sample_size, estimator.n_components), random_state, weight
+        )
+        _check_magnitude(rows)  # on the sample: all rows would cost a pass of their own
+        return rows, row_weights
+
+    dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+    estimator._fit_starts(X, start_rows, dtype, partial(em_iterations, sample_weight=weight))
+    estimator.n_features_in_ = n_features
+    return estimator
+
+

@@ -1,0 +1,260 @@
+"""The Dask path (gmmlib._dask): the same EM as in memory, block by block."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from gmmlib import GaussianMixture, _dask
+from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
+from gmmlib.datasets import gaussian_clusters
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+#: Uneven row blocks (one of a single row), and two column blocks that the path must join.
+UNEVEN_ROWS = (1, 137, 500, 362, 1000)
+
+
+@pytest.fixture(scope="module")
+def data() -> np.ndarray:
+    return gaussian_clusters(2000, 3, 3, random_state=1)[0]
+
+
+@pytest.fixture(scope="module")
+def weights(data) -> np.ndarray:
+    return np.random.RandomState(0).uniform(0.1, 3.0, size=len(data))
+
+
+@pytest.fixture(autouse=True)
+def synchronous():
+    """One thread, so a failure shows its traceback; the distributed test sets its own."""
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def same_start(X: np.ndarray, covariance_type: str) -> dict:
+    return {
+        "weights_init": np.full(3, 1 / 3),
+        "means_init": X[[0, 700, 1500]],
+        "precisions_init": precisions_of_variances(X.var(axis=0), covariance_type, 3),
+    }
+
+
+def fit_both(X, covariance_type, *, sample_weight=None, chunks=(UNEVEN_ROWS, (2, 1)), **params):
+    params = {"covariance_type": covariance_type, "tol": 0.0, "max_iter": 25, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if sample_weight is None:
+            memory = GaussianMixture(3, **params).fit(X)
+            lazy = GaussianMixture(3, **params).fit(da.from_array(X, chunks=chunks))
+        else:
+            memory = GaussianMixture(3, **params).fit(X, sample_weight=sample_weight)
+            lazy = GaussianMixture(3, **params).fit(
+                da.from_array(X, chunks=chunks),
+                sample_weight=da.from_array(sample_weight, chunks=200),
+            )
+    return memory, lazy
+
+
+def largest_difference(a, b) -> float:
+    return max(
+        float(np.max(np.abs(getattr(a, name) - getattr(b, name))))
+        for name in ("weights_", "means_", "covariances_")
+    )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_fit_as_in_memory(data, covariance_type):
+    memory, lazy = fit_both(data, covariance_type, **same_start(data, covariance_type))
+    assert lazy.n_iter_ == memory.n_iter_ == 25
+    assert largest_difference(memory, lazy) < 1e-8
+    assert lazy.lower_bound_ == pytest.approx(memory.lower_bound_, abs=1e-10)
+    assert np.allclose(lazy.lower_bounds_, memory.lower_bounds_, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_fit_with_sample_weights(data, weights, covariance_type):
+    memory, lazy = fit_both(
+        data, covariance_type, sample_weight=weights, **same_start(data, covariance_type)
+    )
+    assert largest_difference(memory, lazy) < 1e-8
+    assert lazy.lower_bound_ == pytest.approx(memory.lower_bound_, abs=1e-10)
+
+
+def test_weights_as_numpy_array(data, weights):
+    model = GaussianMixture(3, max_iter=3, tol=0.0, **same_start(data, "full"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lazy = model.fit(da.from_array(data, chunks=300), sample_weight=weights)
+        memory = GaussianMixture(**lazy.get_params()).fit(data, sample_weight=weights)
+    assert largest_difference(memory, lazy) < 1e-8
+
+
+def test_converges_like_in_memory(data):
+    """The estimator's own stopping rule: same number of iterations, same answer."""
+    memory, lazy = fit_both(data, "full", tol=1e-3, max_iter=200, **same_start(data, "full"))
+    assert lazy.converged_ and memory.converged_
+    assert lazy.n_iter_ == memory.n_iter_ < 200
+    assert largest_difference(memory, lazy) < 1e-8
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
+def test_initialisation_from_a_sample(data, init_params):
+    """With all rows in the sample, the start (and so the fit) is the in-memory one."""
+    params = {"init_params": init_params, "random_state": 3, "max_iter": 10, "tol": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(3, **params).fit(data)
+        lazy = GaussianMixture(3, **params).fit(da.from_array(data, chunks=512))
+    # 2,000 rows < INIT_SAMPLE_SIZE: the "sample" is every row, in order, drawn without
+    # using the random state, so k-means (k-means++) sees what it sees in memory.
+    assert largest_difference(memory, lazy) < 1e-8
+
+
+def test_float32_stays_float32(data):
+    X = data.astype(np.float32)
+    params = {"max_iter": 5, "tol": 0.0, **same_start(data, "diag"), "covariance_type": "diag"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(3, **params).fit(X)
+        lazy = GaussianMixture(3, **params).fit(da.from_array(X, chunks=700))
+    assert lazy.means_.dtype == memory.means_.dtype == np.float32
+    assert lazy.score_samples(da.from_array(X, chunks=700)).dtype == np.float32
+    assert largest_difference(memory, lazy) < 1e-5
+
+
+def test_initialisation_reads_only_a_sample(data, monkeypatch):
+    seen = []
+    original = _dask.sample_rows
+
+    def spy(X, n_rows, *args):
+        rows, weight = original(X, n_rows, *args)
+        seen.append(len(rows))
+        return rows, weight
+
+    monkeypatch.setattr(_dask, "sample_rows", spy)
+    model = GaussianMixture(3, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _dask.fit(model, da.from_array(data, chunks=500), init_sample_size=300)
+    assert seen == [300]
+    assert model.means_.shape == (3, 3)
+
+
+def test_lazy_predictions(data):
+    _, lazy = fit_both(data, "full", **same_start(data, "full"))
+    X = da.from_array(data, chunks=(UNEVEN_ROWS, 3))
+    outputs = {
+        "predict": lazy.predict(X),
+        "predict_proba": lazy.predict_proba(X),
+        "score_samples": lazy.score_samples(X),
+    }
+    for name, output in outputs.items():
+        assert isinstance(output, da.Array), name
+        expected = getattr(lazy, name)(data)
+        assert output.shape == expected.shape
+        assert np.allclose(output.compute(), expected, rtol=0, atol=1e-10), name
+    labels = GaussianMixture(**lazy.get_params()).fit_predict(X)
+    assert isinstance(labels, da.Array)
+
+
+def test_bad_input(data):
+    model = GaussianMixture(3)
+    with pytest.raises(ValueError, match="one weight per row"):
+        _dask.fit(model, da.from_array(data, chunks=500), sample_weight=np.ones(5))
+    with pytest.raises(ValueError, match="2-D"):
+        model.fit(da.from_array(data[:, 0], chunks=500))
+    with pytest.raises(ValueError, match="n_components=3 is larger"):
+        model.fit(da.from_array(data[:2], chunks=1))
+    huge = np.random.RandomState(0).normal(scale=1e200, size=(50, 2))
+    start = {"means_init": np.zeros((3, 2)), "weights_init": np.full(3, 1 / 3)}
+    with pytest.raises(ValueError, match="not finite"), np.errstate(all="ignore"):
+        GaussianMixture(3, precisions_init=np.ones(3), covariance_type="spherical", **start).fit(
+            da.from_array(huge, chunks=10)
+        )
+
+
+def test_file_backed_on_a_local_cluster(tmp_path):
+    """The distributed scheduler, two worker processes, data read from a .npy file in tasks."""
+    distributed = pytest.importorskip("distributed")
+    from gmmlib._dask import from_npy, local_cluster, write_npy
+
+    X = gaussian_clusters(6000, 2, 3, random_state=2)[0]
+    path = write_npy(
+        tmp_path / "x.npy", *X.shape, lambda start, stop: X[start:stop], rows_per_write=1000
+    )
+    lazy_X = from_npy(path, rows_per_block=1100)
+    assert lazy_X.numblocks == (6, 1)
+    graph_bytes = len(__import__("pickle").dumps(dict(lazy_X.__dask_graph__())))
+    assert graph_bytes < X.nbytes / 10  # the graph holds the file name, not the data
+
+    start = same_start(X, "full")
+    params = {"tol": 0.0, "max_iter": 5, **start}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(3, **params).fit(X)
+        with (
+            local_cluster(2, memory_limit="400MiB") as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            lazy = GaussianMixture(3, **params).fit(lazy_X)
+            labels = lazy.predict(lazy_X).compute()
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert largest_difference(memory, lazy) < 1e-8
+    assert np.array_equal(labels, memory.predict(X))
+
+
+def test_gmmlib_imports_without_dask():
+    """Importing and using gmmlib loads no Dask module; with Dask blocked it still works."""
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import gmmlib\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
+        "X = np.random.RandomState(0).normal(size=(100, 2))\n"
+        "gmmlib.GaussianMixture(2, random_state=0).fit(X).predict(X)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
+        "sys.modules['dask'] = None  # as if Dask were not installed\n"
+        "gmmlib.GaussianMixture(2, random_state=0).fit(X).score(X)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_integer_weights_repeat_rows(data, covariance_type):
+    """Weight 2 on a row is the row twice, 0 is the row removed: on Dask as in memory."""
+    counts = np.random.RandomState(1).randint(0, 3, size=len(data))
+    start = same_start(data, covariance_type)
+    params = {"covariance_type": covariance_type, "tol": 0.0, "max_iter": 10, **start}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        repeated = GaussianMixture(3, **params).fit(np.repeat(data, counts, axis=0))
+        # gmmlib._dask.fit is what GaussianMixture.fit(dask_array, sample_weight=...) runs.
+        weighted = _dask.fit(
+            GaussianMixture(3, **params),
+            da.from_array(data, chunks=(UNEVEN_ROWS, 3)),
+            sample_weight=counts.astype(float),
+        )
+    assert largest_difference(repeated, weighted) < 1e-8
+
+
+def test_npy_file_round_trip(tmp_path):
+    """write_npy streams blocks into a valid .npy; from_npy reads back any rows asked for."""
+    from gmmlib._dask import from_npy, write_gaussian_clusters
+
+    path = write_gaussian_clusters(tmp_path / "x.npy", 1000, 3, 2, rows_per_write=128)
+    stored = np.load(path)
+    assert stored.shape == (1000, 3) and np.all(np.isfinite(stored))
+    lazy = from_npy(path, rows_per_block=300)
+    assert lazy.chunks == ((300, 300, 300, 100), (3,))
+    for key in (np.s_[:], np.s_[5:907], np.s_[3:7, 2], np.s_[[1, 5, 999]], np.s_[::7]):
+        assert np.array_equal(lazy[key].compute(), stored[key])
+    with pytest.raises(ValueError, match="expected a C-ordered"):
+        np.save(tmp_path / "v.npy", np.ones(5))
+        from_npy(tmp_path / "v.npy", rows_per_block=2)
