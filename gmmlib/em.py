@@ -460,7 +460,7 @@ def em_iterations(
 
 
 def weighted_mean_log_likelihood(log_norm: np.ndarray, sample_weight: np.ndarray | None) -> float:
-    """:math:`\sum_i w_i \log p(x_i) / \sum_i w_i` (the plain mean without weights).
+    r""":math:`\sum_i w_i \log p(x_i) / \sum_i w_i` (the plain mean without weights).
 
     A row with weight 0 does not count, even where its :math:`\log p(x_i)` is
     :math:`-\infty`.
