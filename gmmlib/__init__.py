@@ -7,10 +7,12 @@ The library behind the tutorial book:
 - :func:`select_model` (:mod:`gmmlib.selection`), choosing the number of components;
 - :class:`MixtureClassifier` (:mod:`gmmlib.classification`), one mixture per class;
 - :mod:`gmmlib.plotting`, pictures drawn from fitted models;
-- :mod:`gmmlib.datasets`, the book's small seeded data sets.
+- :mod:`gmmlib.datasets`, the book's small seeded data sets;
+- :mod:`gmmlib.prior`, the conjugate prior for MAP-EM; :mod:`gmmlib.images`, pixels as
+  features; ``GaussianMixture.fit`` also takes a Dask array (:mod:`gmmlib._dask`).
 """
 
-from . import classification, datasets, em, plotting, selection
+from . import classification, datasets, em, images, plotting, prior, selection
 from .classification import MixtureClassifier
 from .mixture import GaussianMixture, sort_components
 from .selection import ModelSelection, select_model
@@ -24,7 +26,9 @@ __all__ = [
     "classification",
     "datasets",
     "em",
+    "images",
     "plotting",
+    "prior",
     "select_model",
     "selection",
     "sort_components",
