@@ -12,7 +12,7 @@ The library behind the tutorial book:
   features; ``GaussianMixture.fit`` also takes a Dask array (:mod:`gmmlib._dask`).
 """
 
-from . import classification, datasets, em, images, plotting, prior, selection
+from . import classification, datasets, em, images, merging, plotting, prior, selection
 from .classification import MixtureClassifier
 from .mixture import GaussianMixture, sort_components
 from .selection import ModelSelection, select_model
@@ -27,6 +27,7 @@ __all__ = [
     "datasets",
     "em",
     "images",
+    "merging",
     "plotting",
     "prior",
     "select_model",
