@@ -8,6 +8,15 @@ import pytest
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Every test leaves no figure open (plotting tests draw many)."""
+    yield
+    plt.close("all")
+
 
 
 @pytest.fixture(scope="session")

@@ -29,12 +29,6 @@ def _one_thread():
         yield
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def X():
     return stretched_blobs()[0]
