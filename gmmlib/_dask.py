@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 
 from . import _covariance as cov
 from ._validation import is_dask_array
-from .em import EMState
+from .em import EMState, SufficientStatistics, em_loop, sufficient_statistics
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array as da
@@ -50,116 +50,18 @@ INIT_SAMPLE_SIZE = 100_000
 SPLIT_EVERY = 8
 
 
-# ---------------------------------------------------------------------------------------------
-# TEMPORARY: the statistics pair that gmmlib.em is to provide (issue 11, branch core). When core
-# lands, these three names are imported from gmmlib.em instead and this section goes. The
-# E-step and the scatter below already are gmmlib.em's own (_expectations, _component_scatter).
-from typing import NamedTuple  # noqa: E402
-
-from .em import _chunks, _component_scatter, _expectations  # noqa: E402
-
-
-class SufficientStatistics(NamedTuple):
-    r"""What an EM iteration needs from a set of rows; those of disjoint sets add (``+``).
-
-    With :math:`w_i` the sample weights, :math:`r_{ik}` the responsibilities and
-    :math:`m_k` the means they were computed with: ``weight_sum`` :math:`N_k = \sum_i w_i
-    r_{ik}`, ``weighted_sums`` :math:`\sum_i w_i r_{ik} x_i`, ``scatter``
-    :math:`Q_k = \sum_i w_i r_{ik} (x_i - m_k)(x_i - m_k)^\top` (only its diagonal for
-    ``diag`` and ``spherical``), ``log_likelihood`` :math:`\sum_i w_i \log p(x_i)` and
-    ``total_weight`` :math:`\sum_i w_i`.
-    """
-
-    weight_sum: np.ndarray  # (K,)
-    weighted_sums: np.ndarray  # (K, d)
-    scatter: np.ndarray  # (K, d, d) full and tied, (K, d) diag and spherical
-    log_likelihood: float
-    total_weight: float
-
-    def __add__(self, other):
-        return SufficientStatistics(*(a + b for a, b in zip(self, other)))
-
-
-def chunk_statistics(
-    X: np.ndarray,
-    weights: np.ndarray,
-    means: np.ndarray,
-    covariances: np.ndarray,
-    covariance_type: str,
-    *,
-    sample_weight: np.ndarray | None = None,
-    precisions_cholesky: np.ndarray | None = None,
-) -> SufficientStatistics:
-    """The :class:`SufficientStatistics` of the rows ``X`` under the given parameters."""
-    resp, log_norm = _expectations(
-        X, weights, means, covariances, covariance_type, precisions_cholesky, log=False
-    )
-    if sample_weight is None:
-        log_likelihood, total_weight = float(log_norm.sum()), float(X.shape[0])
-    else:
-        resp *= sample_weight[:, None]
-        counted = sample_weight > 0  # a weight of 0 removes the row, even at -inf
-        log_likelihood = float(sample_weight[counted] @ log_norm[counted])
-        total_weight = float(sample_weight.sum())
-    n_components, n_features = means.shape
-    if covariance_type in ("full", "tied"):
-        scatter = np.stack(
-            [_component_scatter(X, resp[:, k], means[k]) for k in range(n_components)]
-        )
-    else:
-        scatter = np.zeros((n_components, n_features))
-        for rows in _chunks(X.shape[0], n_features):
-            for k in range(n_components):
-                deviation = X[rows] - means[k]
-                scatter[k] += resp[rows, k] @ (deviation * deviation)
-    return SufficientStatistics(
-        resp.sum(axis=0), resp.T @ X, scatter, log_likelihood, total_weight
-    )
-
-
-def m_step_from_statistics(
-    stats: SufficientStatistics, means: np.ndarray, covariance_type: str, reg_covar: float = 1e-6
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """New weights, means and covariances from summed statistics about ``means``."""
-    nk = stats.weight_sum + 10 * np.finfo(float).eps
-    new_means = stats.weighted_sums / nk[:, None]
-    shift = new_means - means
-    d = means.shape[1]
-    if covariance_type in ("full", "tied"):
-        covs = stats.scatter - nk[:, None, None] * np.einsum("kd,ke->kde", shift, shift)
-        if covariance_type == "tied":
-            c = covs.sum(axis=0) / nk.sum()
-            c = (c + c.T) / 2
-            c.flat[:: d + 1] += reg_covar
-            covs = c
-        else:
-            covs = covs / nk[:, None, None]
-            for c in covs:
-                c.flat[:: d + 1] += reg_covar
-    else:
-        covs = stats.scatter / nk[:, None] - shift**2
-        np.maximum(covs, 0, out=covs)
-        covs += reg_covar
-        if covariance_type == "spherical":
-            covs = covs.mean(axis=1)
-    return nk / nk.sum(), new_means, covs
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def _block_statistics(X, sample_weight, params, covariance_type):
-    """Sufficient statistics of one block (runs inside a Dask task)."""
+def _block_statistics(X, sample_weight, params, covariance_type, about):
+    """Sufficient statistics of one block (runs inside a Dask task, on the worker's thread)."""
     weights, means, covariances, prec_chol = params
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    return chunk_statistics(
+    return sufficient_statistics(
         X, weights, means, covariances, covariance_type,
-        sample_weight=weight, precisions_cholesky=prec_chol,
+        sample_weight=weight, precisions_cholesky=prec_chol, about=about, n_jobs=1,
     )
 
 
-def _sum_statistics(*parts):
+def _sum_statistics(*parts: SufficientStatistics) -> SufficientStatistics:
     """One node of the tree reduction: its children's statistics, added in a fixed order."""
     total = parts[0]
     for part in parts[1:]:
@@ -206,10 +108,15 @@ def statistics(
     covariances: np.ndarray,
     prec_chol: np.ndarray,
     covariance_type: str,
+    about: np.ndarray | None = None,
     *,
     split_every: int = SPLIT_EVERY,
-):
-    """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed."""
+) -> SufficientStatistics:
+    """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed.
+
+    Each block's statistics are :func:`gmmlib.em.sufficient_statistics` of its rows (about
+    ``about``, or the centre of ``means``), so the sum is what the in-memory pass gives.
+    """
     import dask
 
     # Fresh keys each pass (pure=False): a pass never reuses a previous pass's results.
@@ -221,7 +128,7 @@ def statistics(
     block_stats = dask.delayed(_block_statistics, pure=False)
     add = dask.delayed(_sum_statistics, pure=False)
     parts = [
-        block_stats(block, weight, params, covariance_type)
+        block_stats(block, weight, params, covariance_type, about)
         for block, weight in zip(blocks, weight_parts)
     ]
     while len(parts) > 1:
@@ -240,31 +147,24 @@ def em_iterations(
     sample_weight: da.Array | None = None,
     reg_covar: float = 1e-6,
     precisions_cholesky: np.ndarray | None = None,
-) -> Iterator[tuple[EMState, None]]:
-    """EM on a Dask array, forever: the protocol of :func:`gmmlib.em.em_iterations`.
+    prior=None,
+) -> Iterator[tuple[EMState, SufficientStatistics]]:
+    """EM on a Dask array, forever: :func:`gmmlib.em.em_loop` with one pass over the blocks
+    (:func:`statistics`) as its source of statistics.
 
-    Yields ``(state, None)``: the start, then the parameters after each iteration, each with
-    its mean (weighted) log-likelihood, from one pass over the blocks that also gathers the
-    statistics of the next M-step. Responsibilities stay on the workers (None here).
+    Yields ``(state, statistics)`` as :func:`gmmlib.em.em_iterations` does; the
+    responsibilities stay on the workers.
     """
-    prec_chol = precisions_cholesky
-    if prec_chol is None:
-        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
-    while True:
-        stats = statistics(
-            X, sample_weight, weights, means, covariances, prec_chol, covariance_type
+
+    def one_pass(weights, means, covariances, prec_chol, about):
+        return statistics(
+            X, sample_weight, weights, means, covariances, prec_chol, covariance_type, about
         )
-        mean_ll = stats.log_likelihood / stats.total_weight
-        if not np.isfinite(mean_ll):
-            raise ValueError(
-                "The log-likelihood is not finite: the data's values are too large or too "
-                "small for floating point. Rescale the data (e.g. StandardScaler)."
-            )
-        yield EMState(weights, means, covariances, mean_ll), None
-        weights, means, covariances = m_step_from_statistics(
-            stats, means, covariance_type, reg_covar
-        )
-        prec_chol = cov.precisions_cholesky(covariances, covariance_type)
+
+    return em_loop(
+        one_pass, weights, means, covariances, covariance_type, reg_covar=reg_covar,
+        prior=prior, precisions_cholesky=precisions_cholesky,
+    )
 
 
 def sample_rows(
@@ -511,8 +411,29 @@ def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = I
         return rows, row_weights
 
     dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-    estimator._fit_starts(X, start_rows, dtype, partial(em_iterations, sample_weight=weight))
+    estimator.prior_ = _complete_prior(estimator, X, weight)
+    iterations = partial(em_iterations, sample_weight=weight, prior=estimator.prior_)
+    estimator._fit_starts(X, start_rows, dtype, iterations)
     estimator.n_features_in_ = n_features
     return estimator
 
 
+def _complete_prior(estimator, X: da.Array, sample_weight: da.Array | None):
+    """The estimator's prior with its data-dependent defaults from one pass over ``X``."""
+    if estimator.prior is None:
+        return None
+    import dask
+    import dask.array as da
+
+    from .prior import default_prior_from_moments
+
+    weight = da.ones(X.shape[0], chunks=(X.chunks[0],)) if sample_weight is None else sample_weight
+    total = weight.sum()
+    mean = (X * weight[:, None]).sum(axis=0) / total
+    centred = X - mean
+    variance = (centred * weight[:, None]).T @ centred / (total - 1.0)
+    mean, variance = dask.compute(mean, variance)
+    given = None if isinstance(estimator.prior, str) else estimator.prior
+    return default_prior_from_moments(
+        mean, variance, estimator.covariance_type, estimator.n_components, given
+    )

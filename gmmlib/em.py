@@ -9,53 +9,181 @@ Its density is
 EM alternates two steps, each of which cannot lower the log-likelihood
 :math:`\frac1N \sum_i \log p(x_i)`:
 
-* :func:`e_step`: the responsibilities
+* the E-step: the responsibilities
   :math:`r_{ik} = \pi_k \mathcal N(x_i \mid \mu_k, \Sigma_k) / p(x_i)`, the probability that
   component :math:`k` generated :math:`x_i` under the current parameters;
-* :func:`m_step`: the weighted maximum-likelihood parameters for those responsibilities,
+* the M-step: the weighted maximum-likelihood parameters for those responsibilities,
   :math:`N_k = \sum_i r_{ik}`, :math:`\pi_k = N_k / N`,
   :math:`\mu_k = \frac{1}{N_k}\sum_i r_{ik} x_i`,
   :math:`\Sigma_k = \frac{1}{N_k}\sum_i r_{ik}(x_i - \mu_k)(x_i - \mu_k)^\top`.
 
-:func:`em_iterations` chains the two; :func:`em_history` records the path for pictures.
+**The shape of this module: EM over sufficient statistics.** The M-step reads the data only
+through a few sums over rows. For a set of rows with sample weights :math:`w_i` (1 without
+weights) and reference points :math:`a_k` (:class:`SufficientStatistics`):
+
+.. math::
+    N_k = \sum_i w_i r_{ik}, \quad
+    s_k = \sum_i w_i r_{ik} (x_i - a_k), \quad
+    Q_k = \sum_i w_i r_{ik} (x_i - a_k)(x_i - a_k)^\top, \quad
+    \ell = \sum_i w_i \log p(x_i).
+
+The statistics of disjoint sets of rows add up, so EM is a pair of functions:
+
+1. :func:`sufficient_statistics` runs the E-step on a set of rows and returns their
+   statistics, in one pass: the rows are cut into cache-sized chunks, the chunks run on
+   several threads (``n_jobs``), and their statistics are added in chunk order;
+2. :func:`m_step_from_statistics` turns summed statistics into parameters:
+   :math:`\bar x_k = a_k + s_k / N_k` and the scatter about it,
+   :math:`S_k = Q_k - N_k (\bar x_k - a_k)(\bar x_k - a_k)^\top`; with a conjugate prior
+   (:mod:`gmmlib.prior`) the same function adds the prior's pseudo-counts.
+
+Every data path is these two calls: the estimator (:class:`gmmlib.GaussianMixture`),
+:func:`em_iterations` and :func:`em_history` in memory, with or without weights, and the Dask
+path (:mod:`gmmlib._dask`), which computes the statistics of each block where the block lives
+and adds them in a tree. :func:`e_step` and :func:`m_step` are the textbook steps
+(responsibilities out, responsibilities in) for reading and teaching; :func:`m_step` is
+:func:`responsibility_statistics` followed by the same :func:`m_step_from_statistics`.
+
+**How the sums are computed.** The Gaussian's log-density is linear in the features
+:math:`\phi(x) = (x, x x^\top, 1)` (it is an exponential family), so :math:`N_k`,
+:math:`s_k` and :math:`Q_k` of a chunk are one matrix product, the responsibilities times
+the features of :math:`x - c`, with :math:`c` the centre of the current means (the reference
+:math:`a_k = c` for every component). The subtraction in :math:`S_k` loses digits when a
+component is tight compared with its distance from :math:`c`; :func:`needs_recentring`
+measures the loss, and then the statistics are gathered again about the new means
+themselves, from the deviations :math:`x_i - \bar x_k` (:func:`em_loop` does this).
+
 Everything works in the log domain and with Cholesky factors of precisions (see
-:mod:`gmmlib._covariance`); the E-step handles samples in chunks so its scratch memory does
-not grow with :math:`N`.
+:mod:`gmmlib._covariance`). float32 data are computed in float32 (twice the speed, half the
+memory), with the statistics and the log-likelihood summed in float64; float64 data in
+float64.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 
+from scipy.linalg import solve_triangular
+
 from ._covariance import check_covariance_type, log_det_cholesky
 from ._covariance import precisions_cholesky as _precisions_cholesky
+from ._parallel import effective_n_jobs, one_blas_thread, ordered_map
 
-#: Scratch memory per chunk, in float64 numbers (2**17 numbers = 1 MiB: it stays in cache).
-_CHUNK_NUMBERS = 2**17
+#: Scratch memory per chunk, in numbers (2**20 float64 numbers = 8 MiB). Large enough that
+#: the Python work per chunk is small beside its arithmetic, small enough to stay in cache.
+_CHUNK_NUMBERS = 2**20
+
+#: The fewest and the most rows in a chunk.
+_MIN_ROWS, _MAX_ROWS = 256, 16384
 
 #: Log-probabilities more than 600 below a row's largest are raised to it before
 #: exponentiating: :math:`e^{-600} \approx 10^{-261}` cannot change any sum of
 #: responsibilities in float64, whereas the true, smaller values are subnormal numbers,
-#: which slow every later matrix product ~50-fold.
+#: which slow every later matrix product ~50-fold. In float32 the floor is -80
+#: (:math:`e^{-80} \approx 10^{-35}`, still a normal float32 number).
 _LOG_FLOOR = -600.0
+_LOG_FLOOR_32 = -80.0
 
-#: Responsibilities at or below this (the floor's own value) count as zero.
-_NEGLIGIBLE = 2 * math.exp(_LOG_FLOOR)
+#: A variance computed as a difference, :math:`Q_{jj} - N (\bar x_j - a_j)^2`, keeps about
+#: :math:`\log_{10}(1/\epsilon) - \log_{10}(Q_{jj} / S_{jj})` digits. Where the ratio
+#: :math:`Q_{jj}/S_{jj}` exceeds this limit (float64; float32 in the second entry), the
+#: statistics are gathered again about the new means (:func:`needs_recentring`).
+_CANCELLATION_LIMIT = 1e5
+_CANCELLATION_LIMIT_32 = 1e2
+
+#: ``full``: the whitened points :math:`(x - \mu_k) U_k` come from one product about the
+#: centre; a component whose points could be off by more than this is recomputed.
+_WHITENING_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-3}
+
+#: The diagonal and spherical log-densities are an expanded square; entries whose rounding
+#: error could exceed this many nats per nat of their size are recomputed from deviations.
+_EXPANSION_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
+
+
+def _log_floor(dtype: np.dtype) -> float:
+    return _LOG_FLOOR_32 if dtype == np.float32 else _LOG_FLOOR
+
+
+def compute_dtype(X: np.ndarray) -> np.dtype:
+    """The float type EM runs in for ``X``: float32 for float32 data, float64 otherwise."""
+    return np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+
+
+def _as_rows(X) -> np.ndarray:
+    X = np.asarray(X)
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+
+
+def _rows_per_chunk(numbers_per_row: int) -> int:
+    rows = _CHUNK_NUMBERS // max(1, numbers_per_row)
+    return int(min(max(_MIN_ROWS, rows), _MAX_ROWS)) if _CHUNK_NUMBERS > 1 else _MIN_ROWS
 
 
 def _chunks(n_samples: int, numbers_per_row: int) -> Iterator[slice]:
-    """Row slices whose scratch arrays hold about :data:`_CHUNK_NUMBERS` numbers."""
-    rows = max(256, _CHUNK_NUMBERS // max(1, numbers_per_row))
+    """Row slices whose scratch arrays hold about :data:`_CHUNK_NUMBERS` numbers.
+
+    They depend only on the data's shape, never on the number of threads, so the order in
+    which the chunks' results are added, and hence every rounding, is the same everywhere.
+    """
+    rows = _rows_per_chunk(numbers_per_row)
     for start in range(0, n_samples, rows):
         yield slice(start, min(start + rows, n_samples))
 
 
-class _WeightedLogDensity:
-    r"""Evaluates :math:`\log \pi_k + \log \mathcal N(x_i \mid \mu_k, \Sigma_k)` a chunk at a time.
+_scratch = threading.local()
+
+
+def _buffer(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A scratch array of ``shape``, reused by the calling thread from chunk to chunk.
+
+    Allocating several MiB per chunk costs page faults each time (and, with several
+    threads, they wait on each other in the kernel); a buffer that stays makes the chunks
+    independent of the memory allocator.
+    """
+    size = math.prod(shape)
+    buffers = _scratch.__dict__.setdefault("buffers", {})
+    key = (name, np.dtype(dtype).str)
+    flat = buffers.get(key)
+    if flat is None or flat.size < size:
+        flat = buffers[key] = np.empty(size, dtype=dtype)
+    return flat[:size].reshape(shape)
+
+
+def _quadratic_size(covariance_type: str, n_features: int) -> int:
+    """Rows of second-order features: :math:`d` (diag, spherical), none (full, tied)."""
+    return n_features if covariance_type in ("diag", "spherical") else 0
+
+
+def _features(X: np.ndarray, covariance_type: str, centre: np.ndarray) -> np.ndarray:
+    r"""The features :math:`\phi(x) = [x - c,\ 1,\ (x - c)^2]` of a chunk of rows, one
+    feature per row of the result, shape ``(d + 1 + q, rows)``.
+
+    The squares :math:`(x - c)_j^2` are there for ``diag`` and ``spherical`` only
+    (:math:`q = d`): their log-densities are these features times one prepared matrix, and
+    the features times the responsibilities are the chunk's :math:`s_k`, :math:`N_k` and
+    :math:`Q_k` about :math:`c` in one product. ``full`` and ``tied`` use
+    :math:`[x - c,\ 1]` for their whitening product.
+    """
+    n_rows, d = X.shape
+    q = _quadratic_size(covariance_type, d)
+    features = _buffer("features", (d + 1 + q, n_rows), X.dtype)
+    x = np.subtract(X.T, centre.astype(X.dtype)[:, None], out=features[:d])
+    features[d] = 1.0
+    if q:
+        np.multiply(x, x, out=features[d + 1 :])
+    return features
+
+
+class _Components:
+    r"""The parameters of one EM iteration, prepared for evaluating chunks of rows.
+
+    Evaluates :math:`\log \pi_k + \log \mathcal N(x_i \mid \mu_k, \Sigma_k)` a chunk at a time:
 
     .. math::
         \log \mathcal N(x \mid \mu_k, \Sigma_k) = -\tfrac12 \left( d \log 2\pi
@@ -71,8 +199,8 @@ class _WeightedLogDensity:
       gives every :math:`(x - \mu_k) U_k` at once; their squared norms follow.
     * ``tied``: one whitening :math:`(x - c) U`, then exact differences to each whitened mean.
     * ``diag`` and ``spherical``: the squared distance expands into terms linear in
-      :math:`x - c` and :math:`(x - c)^2`, so :math:`[x - c,\ (x - c)^2,\ 1]` times one
-      prepared matrix is already the weighted log-density.
+      :math:`x - c` and :math:`(x - c)^2`, so the features :math:`[x - c,\ (x - c)^2,\ 1]`
+      times one prepared matrix are already the weighted log-densities.
     """
 
     def __init__(
@@ -81,112 +209,161 @@ class _WeightedLogDensity:
         means: np.ndarray,
         prec_chol: np.ndarray,
         covariance_type: str,
+        dtype: np.dtype,
     ) -> None:
         n_components, n_features = means.shape
-        self.covariance_type = covariance_type
+        self.covariance_type, self.dtype = covariance_type, np.dtype(dtype)
+        self.n_components, self.n_features = n_components, n_features
         self.centre = means.mean(axis=0)
         means = means - self.centre
         with np.errstate(divide="ignore"):
+            self.log_weights = np.log(weights)
             constant = (
-                np.log(weights)
+                self.log_weights
                 + log_det_cholesky(prec_chol, covariance_type, n_features)
                 - 0.5 * n_features * math.log(2 * math.pi)
             )
-        self.constant = constant
+        self.constant = constant.astype(self.dtype)
+        cast = lambda a: np.ascontiguousarray(a, dtype=self.dtype)  # noqa: E731
+        q = _quadratic_size(covariance_type, n_features)
+        self.numbers_per_row = n_features + 1 + q + n_components * (
+            n_features if covariance_type in ("full", "tied") else 2
+        )
         if covariance_type == "full":
             stacked = np.empty((n_features + 1, n_components * n_features))
             stacked[:n_features] = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)
             stacked[n_features] = -np.einsum("kd,kde->ke", means, prec_chol).reshape(-1)
-            self.matrix = stacked
-            self.numbers_per_row = n_components * n_features
+            self.matrix = cast(stacked)
+            self.prec_chol, self.means = prec_chol, means
+            # Rounding error of (x - c) U_k - (mu_k - c) U_k, per unit of |x - c| + |mu_k - c|.
+            self.whitening_error = (
+                np.sqrt(n_features + 1.0) * np.finfo(self.dtype).eps
+                * np.sqrt(np.einsum("kij,kij->k", prec_chol, prec_chol))
+            )
+            self.mean_distances = np.sqrt(np.sum(means**2, axis=1))
         elif covariance_type == "tied":
-            self.matrix = prec_chol
-            self.projected_means = means @ prec_chol
-            self.numbers_per_row = n_components * n_features
+            self.matrix = cast(prec_chol)
+            self.projected_means = cast(means @ prec_chol)
         else:
             precisions = prec_chol**2
             if covariance_type == "spherical":
                 precisions = np.repeat(precisions[:, None], n_features, axis=1)
-            # log density = (mu P) . x - 1/2 P . x^2 + (constant - 1/2 P . mu^2)
-            self.matrix = np.vstack(
-                [
-                    (means * precisions).T,
-                    -0.5 * precisions.T,
-                    constant - 0.5 * np.sum(means**2 * precisions, axis=1),
-                ]
+            # log density = (mu P) . x + (constant - 1/2 P . mu^2) - 1/2 P . x^2
+            self.matrix = cast(
+                np.vstack(
+                    [
+                        (means * precisions).T,
+                        constant - 0.5 * np.sum(means**2 * precisions, axis=1),
+                        -0.5 * precisions.T,
+                    ]
+                )
             )
-            self.numbers_per_row = 2 * n_features + 1 + n_components
             # For the exact recomputation of entries the expansion may get wrong.
-            self.means, self.precisions = means, precisions
+            self.means, self.precisions, self.constant64 = means, precisions, constant
             self.mean_norms = np.sum(means**2, axis=1)
             # Rounding error of the expanded sum, per unit of |x - c|^2 + |mu - c|^2.
             self.error_scale = (
-                (2 * n_features + 2) * np.finfo(float).eps * precisions.max(axis=1)
+                (2 * n_features + 2) * np.finfo(self.dtype).eps * precisions.max(axis=1)
             )
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        """The ``(rows, K)`` weighted log-densities of the rows of ``X`` (a chunk)."""
-        n_rows, n_features = X.shape
+    def log_prob(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``(rows, K)`` weighted log-densities of a chunk ``X``, and its features.
+
+        The features (:func:`_features` about the centre :math:`c`) serve the statistics
+        of the same chunk.
+        """
+        n_features = X.shape[1]
+        features = _features(X, self.covariance_type, self.centre)
+        out = _buffer("log_prob", (len(X), self.n_components), self.dtype)
         if self.covariance_type in ("diag", "spherical"):
-            features = np.empty((n_rows, 2 * n_features + 1))
-            x = np.subtract(X, self.centre, out=features[:, :n_features])
-            np.multiply(x, x, out=features[:, n_features:-1])
-            features[:, -1] = 1.0
-            out = features @ self.matrix
-            self._make_exact(out, x, features[:, n_features:-1].sum(axis=1))
-            return out
+            np.matmul(features.T, self.matrix, out=out)
+            self._make_exact(out, X, features[n_features + 1 :].sum(axis=0))
+            return out, features
+        x = features[:n_features].T
+        y = _buffer("whitened", (len(X), self.n_components, n_features), self.dtype)
         if self.covariance_type == "full":
-            features = np.empty((n_rows, n_features + 1))
-            np.subtract(X, self.centre, out=features[:, :n_features])
-            features[:, -1] = 1.0
-            y = (features @ self.matrix).reshape(n_rows, -1, n_features)
+            np.matmul(features[: n_features + 1].T, self.matrix, out=y.reshape(len(X), -1))
+            self._make_whitening_exact(y, X, x)
         else:  # tied: exact differences, as |y|^2 - 2 y.m + |m|^2 would lose digits
-            y = ((X - self.centre) @ self.matrix)[:, None, :] - self.projected_means
-        out = np.einsum("nkd,nkd->nk", y, y)
+            np.subtract((x @ self.matrix)[:, None, :], self.projected_means, out=y)
+        np.einsum("nkd,nkd->nk", y, y, out=out)
         out *= -0.5
         out += self.constant
-        return out
+        return out, (y if self.covariance_type == "full" else features)
 
-    def _make_exact(self, out: np.ndarray, x: np.ndarray, x_norms: np.ndarray) -> None:
+    def _make_whitening_exact(self, y: np.ndarray, X: np.ndarray, x: np.ndarray) -> None:
+        r"""Redo, from the deviations themselves, the whitened points that lost digits.
+
+        One product gives every :math:`y_k = (x - c) U_k - (\mu_k - c) U_k`, with a rounding
+        error of about :math:`\epsilon \sqrt{d + 1}\, (\lVert x - c\rVert + \lVert \mu_k -
+        c\rVert) \lVert U_k \rVert_F`: for a tight component far from :math:`c` that can
+        exceed :data:`_WHITENING_TOLERANCE`, and then that component's :math:`y_k` are
+        recomputed as :math:`(x - \mu_k) U_k`; usually there are none.
+        """
+        radius = math.sqrt(float(np.einsum("ij,ij->i", x, x).max(initial=0.0)))
+        error = self.whitening_error * (radius + self.mean_distances)
+        for k in np.flatnonzero(error > _WHITENING_TOLERANCE[self.dtype]):
+            deviation = (X - self.centre) - self.means[k]
+            y[:, k, :] = deviation @ self.prec_chol[k]
+
+    def unwhiten(
+        self, counts: np.ndarray, whitened_sums: np.ndarray, whitened_scatters: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""``full``: :math:`s_k = (\sum_i r_{ik} y_{ik}) U_k^{-1}` and
+        :math:`Q_k = U_k^{-\top} (\sum_i r_{ik} y_{ik} y_{ik}^\top) U_k^{-1}`, the sums about
+        :math:`\mu_k` in data coordinates, from those of the whitened :math:`y_{ik}`."""
+        identity = np.eye(self.n_features)
+        inverse = np.stack([solve_triangular(u, identity, lower=False) for u in self.prec_chol])
+        sums = np.einsum("kd,kde->ke", whitened_sums, inverse)
+        scatters = np.swapaxes(inverse, 1, 2) @ whitened_scatters @ inverse
+        return counts, sums, (scatters + np.swapaxes(scatters, 1, 2)) / 2
+
+    def _make_exact(self, out: np.ndarray, X: np.ndarray, x_norms: np.ndarray) -> None:
         r"""Redo, as a sum of squared differences, the entries the expansion may get wrong.
 
         The expanded square :math:`P x^2 - 2 P \mu x + P \mu^2` (shifted by the centre
         :math:`c`) costs one matrix product, but its rounding error grows like
         :math:`\epsilon\, P_{\max} (\lVert x - c\rVert^2 + \lVert \mu_k - c\rVert^2)`:
         several nats for a tight component far from :math:`c`. Entries whose error bound
-        exceeds :math:`10^{-10}(1 + |\cdot|)` and that can matter (not floored away in the
-        log-sum-exp) are recomputed as :math:`\sum_j P_{kj} (x_j - \mu_{kj})^2`, exactly as
-        the ``full`` path computes them; usually there are none.
+        exceeds :data:`_EXPANSION_TOLERANCE` times :math:`1 + |\cdot|` and that can matter
+        (not floored away in the log-sum-exp) are recomputed in float64 as
+        :math:`\sum_j P_{kj} (x_j - \mu_{kj})^2`; usually there are none.
         """
+        tolerance = _EXPANSION_TOLERANCE[self.dtype]
         largest = x_norms.max(initial=0.0) * self.error_scale + self.mean_norms * self.error_scale
-        if largest.max(initial=0.0) <= 1e-10:  # the usual case, at O(rows + K) cost
+        if largest.max(initial=0.0) <= tolerance:  # the usual case, at O(rows + K) cost
             return
-        bound = np.multiply.outer(x_norms, self.error_scale)
+        bound = np.multiply.outer(x_norms.astype(np.float64), self.error_scale)
         bound += self.mean_norms * self.error_scale
-        suspect = bound > 1e-10 * (1.0 + np.abs(out))
+        suspect = bound > tolerance * (1.0 + np.abs(out))
         if not suspect.any():
             return
         guaranteed_max = (out - bound).max(axis=1, keepdims=True)
-        suspect &= out + bound >= guaranteed_max + _LOG_FLOOR
+        suspect &= out + bound >= guaranteed_max + _log_floor(self.dtype)
         rows, components = np.nonzero(suspect)
-        for part in _chunks(len(rows), x.shape[1]):
+        for part in _chunks(len(rows), self.n_features):
             r, k = rows[part], components[part]
-            difference = x[r] - self.means[k]
+            difference = (X[r] - self.centre) - self.means[k]
             difference *= difference
-            out[r, k] = self.constant[k] - 0.5 * np.einsum("ij,ij->i", difference, self.precisions[k])
+            out[r, k] = self.constant64[k] - 0.5 * np.einsum(
+                "ij,ij->i", difference, self.precisions[k]
+            )
 
 
 def _normalise_log(
     weighted_log_prob: np.ndarray,
     log_weights: np.ndarray,
     resp: np.ndarray | None = None,
+    *,
+    keep_log: bool = True,
 ) -> np.ndarray:
     r"""Turn :math:`\log \pi_k \mathcal N(x_i\mid\cdot)` into :math:`\log r_{ik}` in place.
 
     Returns :math:`\log p(x_i) = \log\sum_k \exp(\cdot)` per row, by the log-sum-exp trick:
     subtract the row maximum before exponentiating so nothing overflows (terms are floored
     at :data:`_LOG_FLOOR` below the maximum). If ``resp`` is given, the responsibilities
-    :math:`r_{ik}` themselves are written into it, from the same exponentials.
+    :math:`r_{ik}` themselves are written into it, from the same exponentials
+    (``keep_log=False``: only there, and ``weighted_log_prob`` is left as scratch).
 
     A row that is :math:`-\infty` for every component (a point so far from all of them that
     every density underflows) has :math:`\log p(x_i) = -\infty`: the floor is relative to
@@ -198,21 +375,410 @@ def _normalise_log(
     row_max = weighted_log_prob.max(axis=1, keepdims=True)
     unexplained = np.flatnonzero(~(row_max[:, 0] > -np.inf))
     row_max[unexplained] = 0.0
-    shifted = weighted_log_prob - row_max
-    np.maximum(shifted, _LOG_FLOOR, out=shifted)
+    shifted = np.subtract(weighted_log_prob, row_max, out=None if keep_log else weighted_log_prob)
+    np.maximum(shifted, _log_floor(shifted.dtype), out=shifted)
     terms = np.exp(shifted, out=shifted)
     total = terms.sum(axis=1)
     log_norm = np.log(total) + row_max[:, 0]
     log_norm[unexplained] = -np.inf
-    with np.errstate(invalid="ignore"):
-        weighted_log_prob -= log_norm[:, None]
-    weighted_log_prob[unexplained] = log_weights
+    if keep_log:
+        with np.errstate(invalid="ignore"):
+            weighted_log_prob -= log_norm[:, None]
+        weighted_log_prob[unexplained] = log_weights
     if resp is not None:
         np.divide(terms, total[:, None], out=resp)
         resp[unexplained] = np.exp(log_weights)
     return log_norm
 
 
+# --------------------------------------------------------------------------- the statistics
+@dataclass(frozen=True)
+class SufficientStatistics:
+    r"""What an M-step needs from a set of rows; those of disjoint sets add up (``+``).
+
+    With :math:`w_i` the sample weights, :math:`r_{ik}` the responsibilities and
+    :math:`a_k` the reference points (``about``):
+
+    * ``counts`` (K,): :math:`N_k = \sum_i w_i r_{ik}`;
+    * ``sums`` (K, d): :math:`s_k = \sum_i w_i r_{ik} (x_i - a_k)`;
+    * ``scatters``: :math:`Q_k = \sum_i w_i r_{ik} (x_i - a_k)(x_i - a_k)^\top`, shaped by
+      ``covariance_type``: (K, d, d) ``full``; (d, d) ``tied``, :math:`\sum_k Q_k`;
+      (K, d) ``diag`` and ``spherical``, the diagonals;
+    * ``log_likelihood``: :math:`\sum_i w_i \log p(x_i)` (NaN when the responsibilities were
+      given rather than computed, :func:`responsibility_statistics`);
+    * ``total_weight``: :math:`\sum_i w_i`;
+    * ``about`` (K, d): the :math:`a_k`; ``dtype``: the float type the sums were computed in.
+    """
+
+    counts: np.ndarray
+    sums: np.ndarray
+    scatters: np.ndarray
+    log_likelihood: float
+    total_weight: float
+    about: np.ndarray
+    covariance_type: str
+    dtype: str = "float64"
+
+    def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
+        if not isinstance(other, SufficientStatistics):
+            return NotImplemented
+        if self.covariance_type != other.covariance_type or not (
+            self.about is other.about or np.array_equal(self.about, other.about)
+        ):
+            raise ValueError(
+                "Only statistics of the same covariance type about the same points add up."
+            )
+        return SufficientStatistics(
+            self.counts + other.counts,
+            self.sums + other.sums,
+            self.scatters + other.scatters,
+            self.log_likelihood + other.log_likelihood,
+            self.total_weight + other.total_weight,
+            self.about,
+            self.covariance_type,
+            self.dtype if self.dtype == other.dtype else "float32",
+        )
+
+    @property
+    def weighted_means(self) -> np.ndarray:
+        r""":math:`\bar x_k = a_k + s_k / N_k`, the responsibility-weighted means."""
+        return self.about + self.sums / (self.counts + 10 * np.finfo(float).eps)[:, None]
+
+
+def _sum_in_order(parts) -> SufficientStatistics:
+    """The sum of an iterable of statistics, added left to right (a fixed rounding)."""
+    iterator = iter(parts)
+    total = next(iterator)
+    counts, sums, scatters = total.counts.copy(), total.sums.copy(), total.scatters.copy()
+    log_likelihood, total_weight = total.log_likelihood, total.total_weight
+    for part in iterator:
+        counts += part.counts
+        sums += part.sums
+        scatters += part.scatters
+        log_likelihood += part.log_likelihood
+        total_weight += part.total_weight
+    return SufficientStatistics(
+        counts, sums, scatters, log_likelihood, total_weight, total.about,
+        total.covariance_type, total.dtype,
+    )
+
+
+def _moments_about_centre(
+    resp: np.ndarray, features: np.ndarray, covariance_type: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r""":math:`N_k`, :math:`s_k`, :math:`Q_k` of a chunk about the centre :math:`c`, in float64.
+
+    ``features`` are the chunk's :func:`_features`: one product :math:`R^\top \phi` gives
+    all three (``tied`` adds the pooled :math:`\sum_i (\sum_k r_{ik}) (x_i - c)(x_i - c)^\top`,
+    one more product).
+    """
+    n_features = _n_features_of(features.shape[0], covariance_type)
+    products = (features @ resp).T.astype(np.float64)
+    sums, counts = products[:, :n_features], products[:, n_features]
+    if covariance_type == "tied":
+        x = features[:n_features]
+        second = ((x * resp.sum(axis=1)) @ x.T).astype(np.float64)
+    else:
+        second = products[:, n_features + 1 :]
+    return np.ascontiguousarray(counts), np.ascontiguousarray(sums), np.ascontiguousarray(second)
+
+
+def _n_features_of(n_columns: int, covariance_type: str) -> int:
+    """``d`` from the height ``d + 1 + q`` of :func:`_features`."""
+    return n_columns - 1 if covariance_type == "tied" else (n_columns - 1) // 2
+
+
+def _whitened_moments(
+    resp: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``full``: :math:`N_k`, :math:`\sum_i r_{ik} y_{ik}` and :math:`\sum_i r_{ik} y_{ik}
+    y_{ik}^\top` of a chunk, from its whitened deviations :math:`y_{ik} = (x_i - \mu_k) U_k`
+    (overwritten), in float64: one batched product over the components.
+
+    In whitened coordinates every component is round, so these sums are as accurate as the
+    E-step's own :math:`y_{ik}`, however elongated the component (:meth:`_Components.unwhiten`
+    brings them back).
+    """
+    root = np.sqrt(resp)
+    np.multiply(y, root[:, :, None], out=y)
+    by_component = y.transpose(1, 0, 2)  # (K, rows, d), a view
+    scatters = np.matmul(by_component.transpose(0, 2, 1), by_component)
+    sums = np.matmul(root.T[:, None, :], by_component)[:, 0, :]
+    return (
+        resp.sum(axis=0, dtype=np.float64), sums.astype(np.float64), scatters.astype(np.float64)
+    )
+
+
+def _moments_about_points(
+    X: np.ndarray, resp: np.ndarray, about: np.ndarray, covariance_type: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r""":math:`N_k`, :math:`s_k`, :math:`Q_k` of a chunk about the points :math:`a_k`, from the
+    deviations :math:`x_i - a_k` themselves (no subtraction loses digits), in float64."""
+    deviations = X[:, None, :] - about.astype(X.dtype)[None]  # (rows, K, d)
+    counts = resp.sum(axis=0, dtype=np.float64)
+    sums = np.einsum("nk,nkd->kd", resp, deviations).astype(np.float64)
+    if covariance_type in ("full", "tied"):
+        deviations *= np.sqrt(resp)[:, :, None]
+        if covariance_type == "tied":
+            flat = deviations.reshape(-1, deviations.shape[2])
+            return counts, sums, (flat.T @ flat).astype(np.float64)
+        scatters = np.matmul(deviations.transpose(1, 2, 0), deviations.transpose(1, 0, 2))
+        return counts, sums, scatters.astype(np.float64)
+    deviations *= deviations
+    return counts, sums, np.einsum("nk,nkd->kd", resp, deviations).astype(np.float64)
+
+
+def _weighted_resp(resp: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    if sample_weight is not None:
+        resp *= sample_weight.astype(resp.dtype)[:, None]
+    return resp
+
+
+def _weighted_log_likelihood(log_norm: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """:math:`\\sum_i w_i \\log p(x_i)` in float64; rows of weight 0 do not count."""
+    if sample_weight is None:
+        return float(np.sum(log_norm, dtype=np.float64))
+    counted = sample_weight > 0
+    return float(sample_weight[counted] @ log_norm[counted].astype(np.float64))
+
+
+def _check_sample_weight_shape(sample_weight, n_samples: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}, but X has {n_samples} rows: pass "
+            "one weight per row."
+        )
+    return sample_weight
+
+
+def sufficient_statistics(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    precisions_cholesky: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    about: np.ndarray | None = None,
+    n_jobs: int | None = None,
+) -> SufficientStatistics:
+    r"""The E-step on the rows ``X`` and the :class:`SufficientStatistics` it gives.
+
+    For each chunk of rows: the responsibilities :math:`r_{ik}` under the given parameters,
+    then :math:`N_k`, :math:`s_k`, :math:`Q_k` and :math:`\sum_i w_i \log p(x_i)`. Without
+    ``about`` the statistics are about the centre :math:`c` of ``means`` (one matrix product
+    per chunk, see the module docstring); with ``about`` (K, d) they are about those points,
+    from the deviations themselves. Chunks run on ``n_jobs`` threads (None: all cores, or
+    ``OMP_NUM_THREADS``) and are added in chunk order, so the result does not depend on
+    ``n_jobs``. float32 ``X`` is computed in float32; the sums are float64.
+
+    Parameters
+    ----------
+    X : array of shape (N, d)
+    weights, means, covariances : the mixture's parameters (covariances shaped by type).
+    covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+    precisions_cholesky : optional, the Cholesky factors of the precisions if already known.
+    sample_weight : optional (N,) non-negative weights :math:`w_i` (row :math:`i` counts
+        :math:`w_i` times).
+    """
+    check_covariance_type(covariance_type)
+    X = _as_rows(X)
+    sample_weight = _check_sample_weight_shape(sample_weight, X.shape[0])
+    if precisions_cholesky is None:
+        precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
+    dtype = compute_dtype(X)
+    components = _Components(weights, means, precisions_cholesky, covariance_type, dtype)
+    n_components, n_features = np.shape(means)
+    exact = about is not None
+    whitened = covariance_type == "full" and not exact
+    if exact:
+        reference = np.asarray(about, dtype=np.float64)
+    elif whitened:
+        reference = np.array(means, dtype=np.float64)
+    else:
+        reference = np.broadcast_to(components.centre, (n_components, n_features)).copy()
+    if exact and reference.shape != (n_components, n_features):
+        raise ValueError(f"about must have shape {(n_components, n_features)}; got {reference.shape}.")
+
+    def chunk(rows: slice) -> SufficientStatistics:
+        x = X[rows]
+        log_prob, features = components.log_prob(x)
+        resp = _buffer("resp", log_prob.shape, log_prob.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            log_norm = _normalise_log(log_prob, components.log_weights, resp=resp, keep_log=False)
+        weight = None if sample_weight is None else sample_weight[rows]
+        _weighted_resp(resp, weight)
+        if exact:
+            moments = _moments_about_points(x, resp, reference, covariance_type)
+        elif whitened:
+            moments = _whitened_moments(resp, features)
+        else:
+            moments = _moments_about_centre(resp, features, covariance_type)
+        total_weight = float(x.shape[0] if weight is None else weight.sum())
+        return SufficientStatistics(
+            *moments, _weighted_log_likelihood(log_norm, weight), total_weight, reference,
+            covariance_type, dtype.name,
+        )
+
+    per_row = components.numbers_per_row * (2 if exact else 1)
+    parts = ordered_map(chunk, _chunks(X.shape[0], per_row), effective_n_jobs(n_jobs))
+    with one_blas_thread():
+        total = _sum_in_order(parts)
+    if whitened:
+        total = replace(total, **dict(zip(
+            ("counts", "sums", "scatters"),
+            components.unwhiten(total.counts, total.sums, total.scatters),
+        )))
+    return total
+
+
+def responsibility_statistics(
+    X: np.ndarray,
+    resp: np.ndarray,
+    covariance_type: str,
+    *,
+    about: np.ndarray | None = None,
+    n_jobs: int | None = None,
+) -> SufficientStatistics:
+    r"""The :class:`SufficientStatistics` of given responsibilities (weights already in them).
+
+    Without ``about`` the statistics are taken about the weighted means
+    :math:`\bar x_k = \sum_i r_{ik} x_i / N_k` themselves (two passes: the means, then the
+    deviations from them), so no digits are lost; ``log_likelihood`` is NaN (no E-step ran).
+    """
+    check_covariance_type(covariance_type)
+    X = _as_rows(X)
+    dtype = compute_dtype(X)
+    resp = np.asarray(resp, dtype=dtype)
+    n_samples, n_features = X.shape
+    n_components = resp.shape[1]
+    if resp.shape[0] != n_samples:
+        raise ValueError(f"resp has {resp.shape[0]} rows, but X has {n_samples}.")
+    if about is None:
+        counts = resp.sum(axis=0, dtype=np.float64) + 10 * np.finfo(float).eps
+        about = (resp.T @ X).astype(np.float64) / counts[:, None]
+    about = np.asarray(about, dtype=np.float64)
+
+    def chunk(rows: slice) -> SufficientStatistics:
+        moments = _moments_about_points(X[rows], resp[rows], about, covariance_type)
+        return SufficientStatistics(
+            *moments, math.nan, float(rows.stop - rows.start), about, covariance_type, dtype.name
+        )
+
+    parts = ordered_map(chunk, _chunks(n_samples, 2 * n_components * n_features), effective_n_jobs(n_jobs))
+    with one_blas_thread():
+        return _sum_in_order(parts)
+
+
+def _scatter_about_weighted_means(stats: SufficientStatistics, counts: np.ndarray) -> np.ndarray:
+    r""":math:`S_k = Q_k - N_k (\bar x_k - a_k)(\bar x_k - a_k)^\top` (pooled for ``tied``)."""
+    shifts = stats.sums / counts[:, None]
+    if stats.covariance_type == "full":
+        return stats.scatters - counts[:, None, None] * np.einsum("ki,kj->kij", shifts, shifts)
+    if stats.covariance_type == "tied":
+        return stats.scatters - (counts * shifts.T) @ shifts
+    return stats.scatters - counts[:, None] * shifts**2
+
+
+def _diagonal(matrices: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type in ("full", "tied"):
+        return np.diagonal(matrices, axis1=-2, axis2=-1)
+    return matrices
+
+
+def needs_recentring(stats: SufficientStatistics) -> bool:
+    r"""True when :math:`S_k = Q_k - N_k (\bar x_k - a_k)(\bar x_k - a_k)^\top` loses too many digits.
+
+    The subtraction keeps about :math:`\log_{10}(1/\epsilon) - \log_{10}(Q_{jj}/S_{jj})`
+    digits of each variance (and, by the Cauchy-Schwarz inequality, of each covariance):
+    when the ratio exceeds :data:`_CANCELLATION_LIMIT` for a component that holds any
+    weight, the statistics should be gathered again about :attr:`~SufficientStatistics.weighted_means`
+    (:func:`em_loop` does). That happens when a component is tight compared with its
+    distance from the reference points, for example right after a start far from the data.
+    """
+    counts = stats.counts + 10 * np.finfo(float).eps
+    within = _diagonal(_scatter_about_weighted_means(stats, counts), stats.covariance_type)
+    around = _diagonal(stats.scatters, stats.covariance_type)
+    limit = _CANCELLATION_LIMIT_32 if stats.dtype == "float32" else _CANCELLATION_LIMIT
+    holding = stats.counts > 1e-6 * max(float(stats.counts.sum()), np.finfo(float).tiny)
+    if stats.covariance_type != "tied":
+        around, within = around[holding], within[holding]
+    elif not holding.any():
+        return False
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return bool(np.any(around > limit * np.maximum(within, 0.0)))
+
+
+def m_step_from_statistics(
+    stats: SufficientStatistics, *, reg_covar: float = 1e-6, prior=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The M-step: weights, means and covariances from summed :class:`SufficientStatistics`.
+
+    With :math:`\bar x_k = a_k + s_k/N_k` and :math:`S_k` the scatter about it,
+    maximum likelihood (``prior=None``) gives
+
+    .. math::
+        \pi_k = \frac{N_k}{\sum_j N_j}, \quad \mu_k = \bar x_k, \quad
+        \Sigma_k = \frac{S_k}{N_k} + \epsilon I,
+
+    (``tied``: :math:`\sum_k S_k / \sum_k N_k`; ``diag``: the diagonal; ``spherical``:
+    :math:`\operatorname{tr} S_k / (d N_k)`), with :math:`\epsilon` = ``reg_covar``. A
+    conjugate ``prior`` (:class:`gmmlib.prior.ConjugatePrior`, complete) adds its
+    pseudo-counts (:func:`gmmlib.prior.pseudo_counts`): :math:`\alpha - 1` to each
+    :math:`N_k` of the weights, :math:`\kappa_p` points at :math:`\mu_p` to each mean, and
+    the scatter :math:`\Psi_p` with :math:`\nu_p + d + 2` counts to each covariance (the
+    MAP estimate; see :mod:`gmmlib.prior` for the derivation). Maximum likelihood is the
+    prior with every pseudo-count zero. A tiny constant is added to :math:`N_k` so an empty
+    component does not divide by zero.
+    """
+    from .prior import pseudo_counts  # the prior module needs nothing from here
+
+    covariance_type = stats.covariance_type
+    n_components, n_features = stats.sums.shape
+    counts = stats.counts + 10 * np.finfo(float).eps
+    weighted_means = stats.about + stats.sums / counts[:, None]
+    scatter = _scatter_about_weighted_means(stats, counts)
+    pseudo = pseudo_counts(prior, covariance_type, n_components, n_features)
+
+    weights = counts + pseudo.weight
+    weights = weights / weights.sum()
+    means = weighted_means
+    if pseudo.mean_count:  # kappa_p points at mu_p pull each mean, and add to its scatter
+        means = (counts[:, None] * weighted_means + pseudo.mean_count * pseudo.mean) / (
+            counts + pseudo.mean_count
+        )[:, None]
+        offset = weighted_means - pseudo.mean
+        pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
+        if covariance_type == "full":
+            scatter = scatter + pull[:, None, None] * np.einsum("ki,kj->kij", offset, offset)
+        elif covariance_type == "tied":
+            scatter = scatter + (pull * offset.T) @ offset
+        else:
+            scatter = scatter + pull[:, None] * offset**2
+    if covariance_type == "full":
+        covariances = (scatter + pseudo.scatter) / (counts + pseudo.covariance_count)[:, None, None]
+        covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
+        covariances[:, range(n_features), range(n_features)] += reg_covar
+    elif covariance_type == "tied":
+        covariances = (scatter + pseudo.scatter) / (counts.sum() + pseudo.covariance_count)
+        covariances = (covariances + covariances.T) / 2
+        covariances.flat[:: n_features + 1] += reg_covar
+    elif covariance_type == "diag":
+        scatter = np.maximum(scatter, 0.0)  # rounding must not make a variance negative
+        covariances = (scatter + pseudo.scatter) / (counts + pseudo.covariance_count)[:, None]
+        covariances += reg_covar
+    else:
+        traces = np.maximum(scatter, 0.0).sum(axis=1)
+        covariances = (traces + pseudo.scatter) / (n_features * counts + pseudo.covariance_count)
+        covariances += reg_covar
+    return weights, means, covariances
+
+
+# ----------------------------------------------------------------------- the textbook steps
 def _expectations(
     X: np.ndarray,
     weights: np.ndarray,
@@ -222,25 +788,33 @@ def _expectations(
     precisions_cholesky: np.ndarray | None,
     *,
     log: bool,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""The E-step's chunk loop: each block is normalised while it is still in cache.
 
     Returns the log-responsibilities (``log=True``) or the responsibilities themselves,
-    and the per-sample log-likelihoods :math:`\log p(x_i)`.
+    and the per-sample log-likelihoods :math:`\log p(x_i)`, in the compute dtype of ``X``.
     """
+    X = _as_rows(X)
     if precisions_cholesky is None:
         precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
-    density = _WeightedLogDensity(weights, means, precisions_cholesky, covariance_type)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(weights)
-    out = np.empty((X.shape[0], means.shape[0]))
-    log_norm = np.empty(X.shape[0])
-    for rows in _chunks(X.shape[0], density.numbers_per_row):
+    dtype = compute_dtype(X)
+    components = _Components(weights, means, precisions_cholesky, covariance_type, dtype)
+    out = np.empty((X.shape[0], np.shape(means)[0]), dtype=dtype)
+    log_norm = np.empty(X.shape[0], dtype=dtype)
+
+    def chunk(rows: slice) -> None:
         with np.errstate(over="ignore", invalid="ignore"):
-            block = density(X[rows])
-        log_norm[rows] = _normalise_log(block, log_weights, resp=None if log else out[rows])
+            block, _ = components.log_prob(X[rows])
+            log_norm[rows] = _normalise_log(
+                block, components.log_weights, resp=None if log else out[rows], keep_log=log
+            )
         if log:
             out[rows] = block
+
+    with one_blas_thread():
+        for _ in ordered_map(chunk, _chunks(X.shape[0], components.numbers_per_row), effective_n_jobs(n_jobs)):
+            pass
     return out, log_norm
 
 
@@ -252,6 +826,7 @@ def e_step(
     covariance_type: str,
     *,
     precisions_cholesky: np.ndarray | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, float]:
     r"""E-step: log-responsibilities and the mean log-likelihood of the current parameters.
 
@@ -266,6 +841,7 @@ def e_step(
     weights, means, covariances : the mixture's parameters (covariances shaped by type).
     covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
     precisions_cholesky : optional, the Cholesky factors of the precisions if already known.
+    n_jobs : threads over chunks of rows (None: all cores, or ``OMP_NUM_THREADS``).
 
     Returns
     -------
@@ -274,9 +850,10 @@ def e_step(
     """
     check_covariance_type(covariance_type)
     log_resp, log_norm = _expectations(
-        X, weights, means, covariances, covariance_type, precisions_cholesky, log=True
+        X, weights, means, covariances, covariance_type, precisions_cholesky, log=True,
+        n_jobs=n_jobs,
     )
-    return log_resp, float(np.mean(log_norm))
+    return log_resp, float(np.mean(log_norm, dtype=np.float64))
 
 
 def log_likelihood(
@@ -287,103 +864,18 @@ def log_likelihood(
     covariance_type: str,
     *,
     precisions_cholesky: np.ndarray | None = None,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     r"""Per-sample log-likelihood :math:`\log p(x_i) = \log\sum_k \pi_k \mathcal N(x_i\mid\mu_k,\Sigma_k)`."""
     check_covariance_type(covariance_type)
     return _expectations(
-        X, weights, means, covariances, covariance_type, precisions_cholesky, log=False
+        X, weights, means, covariances, covariance_type, precisions_cholesky, log=False,
+        n_jobs=n_jobs,
     )[1]
 
 
-#: A variance computed as a difference of second moments, :math:`E[(x-c)^2] - (\mu-c)^2`,
-#: keeps about :math:`16 - \log_{10}(E[(x-c)^2] / \sigma^2)` digits. Where more than this
-#: ratio is lost (a tight component far from the data's centre), it is recomputed from
-#: the deviations themselves.
-_CANCELLATION_LIMIT = 1e5
-
-
-def _component_scatter(X: np.ndarray, resp_k: np.ndarray, mean_k: np.ndarray) -> np.ndarray:
-    r""":math:`\sum_i r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top`, from the deviations themselves.
-
-    A symmetric rank-:math:`N` update of the scaled deviations :math:`\sqrt{r_{ik}}(x_i-\mu_k)`,
-    a cache-sized chunk at a time. Points with negligible responsibility add nothing: after
-    a few iterations most responsibilities sit at the floor (see :data:`_LOG_FLOOR`), so
-    they are skipped.
-    """
-    n_features = X.shape[1]
-    active = np.flatnonzero(resp_k > _NEGLIGIBLE)
-    scatter = np.zeros((n_features, n_features))
-    for part in _chunks(len(active), n_features):
-        rows = active[part]
-        deviation = X[rows] - mean_k
-        deviation *= np.sqrt(resp_k[rows])[:, None]
-        scatter += deviation.T @ deviation
-    return scatter
-
-
-def _estimate_covariances(
-    X: np.ndarray,
-    resp: np.ndarray,
-    nk: np.ndarray,
-    means: np.ndarray,
-    covariance_type: str,
-    reg_covar: float,
-) -> np.ndarray:
-    r"""Weighted covariances for the M-step, plus ``reg_covar`` on the diagonal.
-
-    ``full`` sums :math:`r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top` per component
-    (:func:`_component_scatter`). The other types first use the cheaper
-    :math:`\frac{1}{N_k}\sum_i r_{ik} (x_i - c)^2 - (\mu_k - c)^2`, with :math:`c` the
-    data's mean (exact algebra; the shift keeps it accurate for data far from the origin),
-    and recompute from the deviations any component for which that difference cancels more
-    than :data:`_CANCELLATION_LIMIT` allows. ``tied`` pools all components
-    (:math:`\Sigma = \frac1N\sum_k\sum_i r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top`) and
-    ``spherical`` averages the diagonal over features (:math:`\sigma_k^2 = \frac1d
-    \operatorname{tr}\Sigma_k`).
-    """
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    if covariance_type == "full":
-        covariances = np.stack(
-            [_component_scatter(X, resp[:, k], means[k]) / nk[k] for k in range(n_components)]
-        )
-        covariances[:, range(n_features), range(n_features)] += reg_covar
-        return covariances
-
-    centre = X.mean(axis=0)
-    shifted_means = means - centre
-    if covariance_type == "tied":
-        # Each point counts with its total responsibility (1 when rows sum to one).
-        scatter = np.zeros((n_features, n_features))
-        row_weights = resp.sum(axis=1)
-        for rows in _chunks(n_samples, n_features):
-            x = X[rows] - centre
-            scatter += (x * row_weights[rows, None]).T @ x
-        between = (nk * shifted_means.T) @ shifted_means
-        within = scatter - between
-        if np.any(np.diag(scatter) > _CANCELLATION_LIMIT * np.maximum(np.diag(within), 0)):
-            within = sum(_component_scatter(X, resp[:, k], means[k]) for k in range(n_components))
-        covariance = within / nk.sum()
-        covariance = (covariance + covariance.T) / 2
-        covariance.flat[:: n_features + 1] += reg_covar
-        return covariance
-
-    second_moments = np.zeros((n_components, n_features))
-    for rows in _chunks(n_samples, n_features + n_components):
-        x = X[rows] - centre
-        second_moments += resp[rows].T @ (x * x)
-    second_moments /= nk[:, None]
-    variances = second_moments - shifted_means**2
-    cancelled = np.any(second_moments > _CANCELLATION_LIMIT * np.maximum(variances, 0), axis=1)
-    for k in np.flatnonzero(cancelled):
-        variances[k] = np.diag(_component_scatter(X, resp[:, k], means[k])) / nk[k]
-    np.maximum(variances, 0.0, out=variances)  # rounding must not make a variance negative
-    variances += reg_covar
-    return variances if covariance_type == "diag" else variances.mean(axis=1)
-
-
 def m_step(
-    X: np.ndarray, resp: np.ndarray, covariance_type: str, reg_covar: float = 1e-6
+    X: np.ndarray, resp: np.ndarray, covariance_type: str, reg_covar: float = 1e-6, *, prior=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""M-step: the parameters that maximise the expected complete-data log-likelihood.
 
@@ -394,13 +886,17 @@ def m_step(
         \Sigma_k = \frac{1}{N_k} \sum_i r_{ik} (x_i - \mu_k)(x_i - \mu_k)^\top + \epsilon I,
 
     with :math:`\epsilon` = ``reg_covar`` keeping every covariance positive definite, and
-    the covariance constrained by ``covariance_type`` (see :func:`_estimate_covariances`).
-    A tiny constant is added to :math:`N_k` so an empty component does not divide by zero.
+    the covariance constrained by ``covariance_type``: ``tied`` pools all components
+    (:math:`\Sigma = \frac1N\sum_k\sum_i r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top`, each point
+    counting with its total responsibility), ``diag`` keeps the diagonal and ``spherical``
+    averages it (:math:`\sigma_k^2 = \frac1d \operatorname{tr}\Sigma_k`). It is
+    :func:`responsibility_statistics` followed by :func:`m_step_from_statistics` (which also
+    takes a conjugate ``prior``, for MAP-EM).
 
     Parameters
     ----------
     X : array of shape (N, d)
-    resp : array of shape (N, K), responsibilities (rows sum to 1).
+    resp : array of shape (N, K), responsibilities (rows sum to 1; sample weights multiply them).
     covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
     reg_covar : non-negative float added to the covariances' diagonals.
 
@@ -409,19 +905,72 @@ def m_step(
     weights : (K,), means : (K, d), covariances : shaped by ``covariance_type``.
     """
     check_covariance_type(covariance_type)
-    nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
-    means = (resp.T @ X) / nk[:, None]
-    covariances = _estimate_covariances(X, resp, nk, means, covariance_type, reg_covar)
-    return nk / nk.sum(), means, covariances
+    stats = responsibility_statistics(X, resp, covariance_type)
+    return m_step_from_statistics(stats, reg_covar=reg_covar, prior=prior)
 
 
+# --------------------------------------------------------------------------- the EM loop
 class EMState(NamedTuple):
-    """The parameters at one point of an EM run and their mean log-likelihood."""
+    """The parameters at one point of an EM run and their objective.
+
+    ``mean_log_likelihood`` is :math:`\\sum_i w_i \\log p(x_i) / \\sum_i w_i`; with a prior,
+    the mean log posterior :math:`(\\sum_i w_i \\log p(x_i) + \\log p(\\theta)) / \\sum_i w_i`.
+    """
 
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
     mean_log_likelihood: float
+
+
+#: ``statistics(weights, means, covariances, precisions_cholesky, about)``: one pass over the
+#: data (in memory, or over Dask blocks) giving their :class:`SufficientStatistics`.
+StatisticsPass = Callable[..., SufficientStatistics]
+
+
+def em_loop(
+    statistics: StatisticsPass,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    reg_covar: float = 1e-6,
+    prior=None,
+    precisions_cholesky: np.ndarray | None = None,
+) -> Iterator[tuple[EMState, SufficientStatistics]]:
+    r"""EM from the given start, forever, over any source of statistics: the one EM loop.
+
+    Each round is one ``statistics`` pass (the E-step and the sums) and
+    :func:`m_step_from_statistics`; when :func:`needs_recentring` says the sums about the
+    centre lost too many digits, a second pass gathers them about the new means. Yields
+    ``(state, statistics)``: the start, then the parameters after each iteration, each with
+    its objective (:class:`EMState`) from the pass that also feeds the next M-step.
+
+    Raises a ValueError when the log-likelihood is not finite (data too large or too small
+    for floating point).
+    """
+    from .prior import log_prior
+
+    prec_chol = precisions_cholesky
+    if prec_chol is None:
+        prec_chol = _precisions_cholesky(covariances, covariance_type)
+    while True:
+        stats = statistics(weights, means, covariances, prec_chol, None)
+        objective = stats.log_likelihood
+        if prior is not None:
+            objective += log_prior(weights, means, covariances, prior, covariance_type)
+        objective /= stats.total_weight
+        if not np.isfinite(stats.log_likelihood / stats.total_weight):
+            raise ValueError(
+                "The log-likelihood is not finite: the data's values are too large or too "
+                "small for floating point. Rescale the data (e.g. StandardScaler)."
+            )
+        yield EMState(weights, means, covariances, float(objective)), stats
+        if needs_recentring(stats):
+            stats = statistics(weights, means, covariances, prec_chol, stats.weighted_means)
+        weights, means, covariances = m_step_from_statistics(stats, reg_covar=reg_covar, prior=prior)
+        prec_chol = _precisions_cholesky(covariances, covariance_type)
 
 
 def em_iterations(
@@ -434,28 +983,36 @@ def em_iterations(
     reg_covar: float = 1e-6,
     precisions_cholesky: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
-) -> Iterator[tuple[EMState, np.ndarray]]:
-    r"""Run EM from the given start, forever; the caller decides when to stop.
+    prior=None,
+    n_jobs: int | None = None,
+) -> Iterator[tuple[EMState, SufficientStatistics]]:
+    r"""Run EM on the rows ``X`` from the given start, forever; the caller decides when to stop.
 
-    Each round is :func:`e_step` then :func:`m_step`. Yields ``(state, resp)`` pairs: first
-    the start, then the parameters after each iteration, each with its mean log-likelihood
-    and responsibilities :math:`r_{ik}` (both from the next E-step, which EM needs anyway).
-    The E-step here hands the M-step :math:`r_{ik}` directly, from the same exponentials
-    that normalise them, rather than :math:`\log r_{ik}` to exponentiate again.
+    :func:`em_loop` with :func:`sufficient_statistics` over ``X`` as its pass. Yields
+    ``(state, statistics)`` pairs: first the start, then the parameters after each
+    iteration, each with its mean log-likelihood (log posterior with a ``prior``).
 
-    With ``sample_weight`` :math:`w_i`, row :math:`i` counts :math:`w_i` times: the M-step
-    receives :math:`w_i r_{ik}` (so :math:`N_k = \sum_i w_i r_{ik}`, and so on), and the
-    mean log-likelihood is :math:`\sum_i w_i \log p(x_i) / \sum_i w_i`. Integer weights
-    give the fit of the data with each row repeated :math:`w_i` times; a zero weight drops
-    the row.
+    With ``sample_weight`` :math:`w_i`, row :math:`i` counts :math:`w_i` times: the
+    statistics are :math:`N_k = \sum_i w_i r_{ik}`, and so on, and the mean log-likelihood
+    is :math:`\sum_i w_i \log p(x_i) / \sum_i w_i`. Integer weights give the fit of the data
+    with each row repeated :math:`w_i` times; a zero weight drops the row.
 
     Raises a ``ValueError`` for an unknown ``covariance_type`` at once, and when the
     log-likelihood is not finite (data too large or too small for floating point).
     """
     check_covariance_type(covariance_type)
-    return _em_rounds(
-        X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky,
-        sample_weight,
+    X = _as_rows(X)
+    sample_weight = _check_sample_weight_shape(sample_weight, X.shape[0])
+
+    def statistics(weights, means, covariances, prec_chol, about):
+        return sufficient_statistics(
+            X, weights, means, covariances, covariance_type, precisions_cholesky=prec_chol,
+            sample_weight=sample_weight, about=about, n_jobs=n_jobs,
+        )
+
+    return em_loop(
+        statistics, weights, means, covariances, covariance_type, reg_covar=reg_covar,
+        prior=prior, precisions_cholesky=precisions_cholesky,
     )
 
 
@@ -466,32 +1023,9 @@ def weighted_mean_log_likelihood(log_norm: np.ndarray, sample_weight: np.ndarray
     :math:`-\infty`.
     """
     if sample_weight is None:
-        return float(np.mean(log_norm))
+        return float(np.mean(log_norm, dtype=np.float64))
     counted = sample_weight > 0
-    return float(sample_weight[counted] @ log_norm[counted] / sample_weight[counted].sum())
-
-
-def _em_rounds(
-    X, weights, means, covariances, covariance_type, reg_covar, precisions_cholesky, sample_weight
-):
-    """The generator behind :func:`em_iterations` (which validates its arguments first)."""
-    prec_chol = precisions_cholesky
-    if prec_chol is None:
-        prec_chol = _precisions_cholesky(covariances, covariance_type)
-    while True:
-        resp, log_norm = _expectations(
-            X, weights, means, covariances, covariance_type, prec_chol, log=False
-        )
-        mean_ll = weighted_mean_log_likelihood(log_norm, sample_weight)
-        if not np.isfinite(mean_ll):
-            raise ValueError(
-                "The log-likelihood is not finite: the data's values are too large or too "
-                "small for floating point. Rescale the data (e.g. StandardScaler)."
-            )
-        yield EMState(weights, means, covariances, mean_ll), resp
-        counted = resp if sample_weight is None else resp * sample_weight[:, None]
-        weights, means, covariances = m_step(X, counted, covariance_type, reg_covar)
-        prec_chol = _precisions_cholesky(covariances, covariance_type)
+    return _weighted_log_likelihood(log_norm, sample_weight) / float(sample_weight[counted].sum())
 
 
 def em_history(
@@ -504,16 +1038,23 @@ def em_history(
     n_iter: int,
     reg_covar: float = 1e-6,
     sample_weight: np.ndarray | None = None,
+    prior=None,
 ) -> list[EMState]:
     """The parameters of ``n_iter`` EM iterations from a start: entry 0 is the start.
 
     Meant for pictures and teaching (see :func:`gmmlib.plotting.animate_em`); the
-    estimator :class:`gmmlib.GaussianMixture` runs the same :func:`em_iterations`.
+    estimator :class:`gmmlib.GaussianMixture` runs the same :func:`em_loop`. With a
+    complete conjugate ``prior`` it is MAP-EM, and each state's ``mean_log_likelihood`` is
+    the mean log posterior, which never decreases when ``reg_covar=0``.
     """
-    if n_iter < 0:
-        raise ValueError(f"n_iter must be a non-negative integer; got {n_iter}.")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
+        raise ValueError(f"n_iter must be a non-negative integer; got {n_iter!r}.")
+    if prior is not None:
+        from .prior import check_prior
+
+        prior = check_prior(prior, covariance_type, np.shape(means)[1])
     states = em_iterations(
         X, weights, means, covariances, covariance_type, reg_covar=reg_covar,
-        sample_weight=sample_weight,
+        sample_weight=sample_weight, prior=prior,
     )
     return [state for state, _ in (next(states) for _ in range(n_iter + 1))]

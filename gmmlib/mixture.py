@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, clone
@@ -20,9 +20,9 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
 from . import _covariance as cov
+from ._parallel import check_n_jobs, one_blas_thread
 from ._validation import is_dask_array, is_integer
 from .em import (
     EMState,
@@ -32,6 +32,7 @@ from .em import (
     m_step,
     weighted_mean_log_likelihood,
 )
+from .prior import ConjugatePrior, default_prior
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -43,11 +44,6 @@ INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 TIE_RTOL = 1e-8
 
 
-@cache
-def _threadpools() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
 def _dask_map(method, X):
     """A fitted model's ``method`` on each block of the Dask array ``X``, lazily."""
     from ._dask import map_method
@@ -55,22 +51,11 @@ def _dask_map(method, X):
     return map_method(method, X)
 
 
-def _one_blas_thread():
-    """Context in which BLAS runs on one thread.
-
-    :mod:`gmmlib.em` works on cache-sized chunks of samples, so each matrix product is small;
-    splitting such products over threads costs more than it gains, and far more when the
-    cores are busy (measured in ``benchmarks/bench_em.py``).
-    """
-    return _threadpools().limit(limits=1, user_api="blas")
-
-
 @dataclass
 class _Run:
     """The outcome of one EM run from one start."""
 
     state: EMState
-    resp: np.ndarray | None  # dropped once another run is kept
     lower_bound: float
     lower_bounds: list[float]
     n_iter: int
@@ -193,6 +178,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         covariances, shaped like ``covariances_``).
     random_state : int, RandomState or None
         Seeds the initialisation and :meth:`sample`.
+    prior : None, "default" or gmmlib.prior.ConjugatePrior, default=None
+        None: maximum likelihood, as scikit-learn. Otherwise MAP-EM with a conjugate prior
+        (:mod:`gmmlib.prior`): ``"default"`` takes Fraley & Raftery's (2007) data-dependent
+        hyperparameters (mclust's ``priorControl()``); a :class:`~gmmlib.prior.ConjugatePrior`
+        sets some or all of them (its ``None`` fields get the defaults). ``lower_bounds_``
+        then holds the mean log posterior, which EM never lowers when ``reg_covar=0``.
+    n_jobs : int or None, default=None
+        Threads over chunks of rows. None: all the cores this process may use, or
+        ``OMP_NUM_THREADS`` if it is set (as scikit-learn's ``KMeans``); -1: all cores; -2:
+        all but one. Every fit is bit-for-bit the same whatever ``n_jobs`` is.
     warm_start : bool, default=False
         If True, each ``fit`` continues from the previous fit's parameters (one start).
     verbose : int, default=0
@@ -209,8 +204,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     precisions_cholesky_ : ndarray, :math:`U_k` with :math:`\Sigma_k^{-1} = U_k U_k^\top`
     converged_ : bool, whether the kept run met ``tol``
     n_iter_ : int, EM iterations of the kept run
-    lower_bound_ : float, the kept run's final mean log-likelihood (lower bound)
-    lower_bounds_ : list of float, the kept run's mean log-likelihood at each iteration
+    lower_bound_ : float, the kept run's final mean log-likelihood (lower bound; with a
+        prior, the mean log posterior up to a constant)
+    lower_bounds_ : list of float, the same at each iteration of the kept run
+    prior_ : gmmlib.prior.ConjugatePrior or None, the complete prior used (with ``prior``)
     n_features_in_ : int
     """
 
@@ -231,6 +228,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         verbose_interval: int = 10,
+        prior=None,
+        n_jobs: int | None = None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -246,6 +245,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.prior = prior
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ validation
     def _check_parameters(self) -> None:
@@ -265,6 +266,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False; got {self.warm_start!r}.")
+        if not (
+            self.prior is None
+            or isinstance(self.prior, ConjugatePrior)
+            or (isinstance(self.prior, str) and self.prior == "default")
+        ):
+            raise ValueError(
+                f"prior must be None (maximum likelihood), 'default' or a "
+                f"gmmlib.prior.ConjugatePrior; got {self.prior!r}."
+            )
+        check_n_jobs(self.n_jobs)
+
+    def _complete_prior(self, X, sample_weight=None) -> ConjugatePrior | None:
+        """The prior with every hyperparameter set (data-dependent defaults from ``X``)."""
+        if self.prior is None:
+            return None
+        given = None if isinstance(self.prior, str) else self.prior
+        return default_prior(
+            X, self.covariance_type, self.n_components, given, sample_weight=sample_weight
+        )
 
     def _check_initial_parameters(self, n_features: int) -> tuple:
         """Validated float64 copies of ``weights_init``, ``means_init``, ``precisions_init``."""
@@ -302,15 +322,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return weights, means, precisions
 
     def _validate_X(self, X, *, reset: bool) -> tuple[np.ndarray, np.dtype]:
-        """Check ``X`` (finite, 2-D, numeric); return it as float64, and its own float type.
+        """Check ``X`` (finite, 2-D, numeric); return it as float32 or float64, and that type.
 
-        float32 data keep float32 in what comes back to the user (fitted attributes,
-        scores, probabilities), as in scikit-learn; the arithmetic runs in float64.
+        float32 data are computed in float32 (statistics summed in float64) and keep
+        float32 in what comes back to the user (fitted attributes, scores, probabilities),
+        as in scikit-learn; everything else is float64.
         """
         X = validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1
         )
-        return np.asarray(X, dtype=np.float64), X.dtype
+        return X, X.dtype
 
     # ------------------------------------------------------------------ fitting
     def _initial_resp(
@@ -355,7 +376,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             resp = self._initial_resp(X, random_state, sample_weight)
             if sample_weight is not None:
                 resp *= sample_weight[:, None]
-            weights, means, covariances = m_step(X, resp, self.covariance_type, self.reg_covar)
+            weights, means, covariances = m_step(
+                X, resp, self.covariance_type, self.reg_covar, prior=getattr(self, "prior_", None)
+            )
         weights = weights if weights_init is None else weights_init
         means = means if means_init is None else means_init
         if precisions_init is None:
@@ -382,13 +405,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             reg_covar=self.reg_covar,
             precisions_cholesky=prec_chol,
         )
-        state, resp = next(states)
+        state, _ = next(states)
         lower_bounds: list[float] = []
         converged, n_iter = False, 0
         for n_iter in range(1, self.max_iter + 1):
             previous, lower_bound = lower_bound, state.mean_log_likelihood
             lower_bounds.append(lower_bound)
-            state, resp = next(states)
+            state, _ = next(states)
             change = lower_bound - previous
             if self.verbose and n_iter % self.verbose_interval == 0:
                 print(f"  Iteration {n_iter}\t log-likelihood change {change:.5f}")
@@ -398,7 +421,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.verbose:
             status = "converged" if converged else "did not converge"
             print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
-        return _Run(state, resp, lower_bound, lower_bounds, n_iter, converged)
+        return _Run(state, lower_bound, lower_bounds, n_iter, converged)
 
     def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
         """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
@@ -415,17 +438,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             from ._dask import fit
 
             return fit(self, X, sample_weight)
-        self.fit_predict(X, y, sample_weight)
+        with one_blas_thread():
+            self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
-        """Fit the mixture to ``X`` and return each sample's most probable component."""
-        if is_dask_array(X):
-            return self.fit(X, y, sample_weight).predict(X)
-        with _one_blas_thread():
-            return self._fit(X, sample_weight)
+        """Fit the mixture to ``X`` and return each sample's most probable component.
 
-    def _fit(self, X, sample_weight=None) -> np.ndarray:
+        The labels come from an E-step with the fitted parameters, so they are always
+        ``fit(X).predict(X)``, as in scikit-learn.
+        """
+        return self.fit(X, y, sample_weight).predict(X)
+
+    def _fit(self, X, sample_weight=None) -> None:
         self._check_parameters()
         X, dtype = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
@@ -438,9 +463,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"most {counted} components or more data."
             )
         _check_magnitude(X if weight is None else X[weight > 0])
-        iterations = partial(em_iterations, sample_weight=weight)
-        run = self._fit_starts(X, lambda random_state: (X, weight), dtype, iterations)
-        return run.resp.argmax(axis=1)
+        self.prior_ = self._complete_prior(X, weight)
+        iterations = partial(
+            em_iterations, sample_weight=weight, prior=self.prior_, n_jobs=self.n_jobs
+        )
+        self._fit_starts(X, lambda random_state: (X, weight), dtype, iterations)
 
     def _fit_starts(self, X, start_rows, dtype, iterations=em_iterations) -> _Run:
         """EM from each start; keep the kept run's parameters as the fit and return the run.
@@ -467,10 +494,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 start = self._float64_parameters()
                 lower_bound = float(self.lower_bound_)
             runs.append(self._run(X, *start, lower_bound=lower_bound, iterations=iterations))
-            best = _kept_run(runs, max_iter=self.max_iter)
-            for run in runs:  # keep one (N, K) array of responsibilities, not n_init
-                if run is not best:
-                    run.resp = None
+        best = _kept_run(runs, max_iter=self.max_iter)
 
         if not best.converged and self.max_iter > 0:
             warnings.warn(
@@ -505,10 +529,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X, dtype = self._validate_X(X, reset=False)
         weights, means, covariances, prec_chol = self._float64_parameters()
-        with _one_blas_thread():
-            log_resp, _ = e_step(
-                X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol
-            )
+        log_resp, _ = e_step(
+            X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol,
+            n_jobs=self.n_jobs,
+        )
         return log_resp, np.result_type(dtype, self.means_.dtype)
 
     def predict(self, X) -> np.ndarray:
@@ -540,10 +564,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X, dtype = self._validate_X(X, reset=False)
         weights, means, covariances, prec_chol = self._float64_parameters()
-        with _one_blas_thread():
-            scores = log_likelihood(
-                X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol
-            )
+        scores = log_likelihood(
+            X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol,
+            n_jobs=self.n_jobs,
+        )
         return scores.astype(np.result_type(dtype, self.means_.dtype), copy=False)
 
     def score(self, X, y=None, sample_weight=None) -> float:

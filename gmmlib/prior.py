@@ -26,7 +26,7 @@ The M-step needs only the sufficient statistics of the responsibilities :math:`r
 and the weighted scatter about them, :math:`S_k = \sum_i r_{ik}(x_i-\bar x_k)(x_i-\bar
 x_k)^\top`. The prior acts as pseudo-data: :math:`\kappa_p` extra points at :math:`\mu_p`
 for each mean and the scatter :math:`\Psi_p` carried by :math:`\nu_p + d + 2` pseudo-counts
-(see :func:`map_parameters`). With the prior removed (:math:`\kappa_p, \Psi_p \to 0`,
+(see :func:`pseudo_counts`). With the prior removed (:math:`\kappa_p, \Psi_p \to 0`,
 :math:`\nu_p \to -(d+2)`, :math:`\alpha = 1`) the formulas are the maximum-likelihood M-step.
 
 Reference: C. Fraley and A. E. Raftery, "Bayesian regularization for normal mixture
@@ -38,12 +38,12 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import gammaln, multigammaln
 
 from ._covariance import check_covariance_type
-from .em import EMState, e_step, m_step
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,12 @@ def _data_matrix(X) -> np.ndarray:
 
 
 def default_prior(
-    X, covariance_type: str, n_components: int, prior: ConjugatePrior | None = None
+    X,
+    covariance_type: str,
+    n_components: int,
+    prior: ConjugatePrior | None = None,
+    *,
+    sample_weight=None,
 ) -> ConjugatePrior:
     r"""Fraley & Raftery's (2007) data-dependent defaults, as in mclust's ``defaultPrior``.
 
@@ -98,17 +103,44 @@ def default_prior(
 
     :math:`K^{2/d}` is the squared ratio of side lengths when the data's volume is split into
     :math:`K` equal cubes: the prior's typical component is about :math:`1/K` of the data.
-    Fields already set in ``prior`` are kept; only its ``None`` fields are filled.
+    Fields already set in ``prior`` are kept; only its ``None`` fields are filled. With
+    ``sample_weight`` (frequency weights), :math:`\bar x` and :math:`V` are those of the data
+    with each row repeated :math:`w_i` times (divisor :math:`\sum_i w_i - 1`).
     """
     X = _data_matrix(X)
+    if sample_weight is None:
+        mean, variance = X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
+    else:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        total = weight.sum()
+        mean = weight @ X / total
+        centred = X - mean
+        variance = (centred * weight[:, None]).T @ centred / max(total - 1.0, np.finfo(float).tiny)
+    return default_prior_from_moments(
+        mean, variance, covariance_type, n_components, prior
+    )
+
+
+def default_prior_from_moments(
+    mean: np.ndarray,
+    variance: np.ndarray,
+    covariance_type: str,
+    n_components: int,
+    prior: ConjugatePrior | None = None,
+) -> ConjugatePrior:
+    """:func:`default_prior` from the data's mean and sample covariance (for data that are
+    not in memory, such as a Dask array, whose two moments take one pass)."""
     covariance_type = check_covariance_type(covariance_type)
     if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
         raise ValueError(f"n_components must be a positive integer; got {n_components!r}.")
     if n_components < 1:
         raise ValueError(f"n_components must be a positive integer; got {n_components!r}.")
     prior = ConjugatePrior() if prior is None else prior
-    n_features = X.shape[1]
-    variance = np.atleast_2d(np.cov(X, rowvar=False))
+    if not isinstance(prior, ConjugatePrior):
+        raise ValueError(f"prior must be a ConjugatePrior; got {prior!r}.")
+    mean = np.asarray(mean, dtype=np.float64)
+    variance = np.atleast_2d(np.asarray(variance, dtype=np.float64))
+    n_features = mean.shape[0]
     factor = float(n_components) ** (2.0 / n_features)
     if covariance_type in ("full", "tied"):
         scale = variance / factor
@@ -117,7 +149,7 @@ def default_prior(
         scale = np.full(n_features, scalar) if covariance_type == "diag" else scalar
     filled = replace(
         prior,
-        mean=X.mean(axis=0) if prior.mean is None else prior.mean,
+        mean=mean if prior.mean is None else prior.mean,
         dof=n_features + 2.0 if prior.dof is None else prior.dof,
         scale=scale if prior.scale is None else prior.scale,
         weight_concentration=(
@@ -171,25 +203,33 @@ def check_prior(prior: ConjugatePrior, covariance_type: str, n_features: int) ->
     return ConjugatePrior(mean, shrinkage, dof, scale, alpha)
 
 
-def map_parameters(
-    nk: np.ndarray,
-    means: np.ndarray,
-    scatter: np.ndarray,
-    prior: ConjugatePrior,
-    covariance_type: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""The MAP M-step: weights, means and covariances from summed statistics and a prior.
+class PseudoCounts(NamedTuple):
+    r"""What a prior adds to the statistics in the M-step (all zero: maximum likelihood).
 
-    Parameters
-    ----------
-    nk : (K,), :math:`N_k = \sum_i r_{ik}`.
-    means : (K, d), the weighted means :math:`\bar x_k`.
-    scatter : the weighted scatter about :math:`\bar x_k`, shaped by covariance type:
-        ``full`` (K, d, d) :math:`S_k`; ``tied`` (d, d) :math:`\sum_k S_k`; ``diag`` (K, d)
-        the diagonals of :math:`S_k`; ``spherical`` (K,) the traces of :math:`S_k`.
-    prior : a complete :class:`ConjugatePrior` (see :func:`default_prior`).
+    * ``weight``: :math:`\alpha - 1`, added to each :math:`N_k` of the weights;
+    * ``mean_count``, ``mean``: :math:`\kappa_p` pseudo-points at :math:`\mu_p` for each mean;
+    * ``scatter``, ``covariance_count``: :math:`\Psi_p` added to each scatter and the counts
+      added to its divisor (:func:`pseudo_counts` lists them by covariance type).
+    """
 
-    The expected complete-data log posterior is, for ``full``,
+    weight: float
+    mean_count: float
+    mean: np.ndarray | float
+    scatter: np.ndarray | float
+    covariance_count: float
+
+
+#: Maximum likelihood: nothing added.
+NO_PSEUDO_COUNTS = PseudoCounts(0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def pseudo_counts(
+    prior: ConjugatePrior | None, covariance_type: str, n_components: int, n_features: int
+) -> PseudoCounts:
+    r"""The pseudo-counts a complete ``prior`` adds to the M-step (None: none at all).
+
+    The expected complete-data log posterior is, for ``full``, with :math:`N_k`, the weighted
+    means :math:`\bar x_k` and the scatters :math:`S_k` about them,
 
     .. math::
         Q(\theta) = \sum_k (N_k + \alpha - 1)\log\pi_k
@@ -213,86 +253,35 @@ def map_parameters(
     The maximum-likelihood :math:`S_k / N_k` gets :math:`\Psi_p` added to the scatter and
     :math:`\nu_p + d + 2` to the count (the :math:`d + 1` from the inverse Wishart, the
     :math:`1` from the mean's prior), so no covariance can reach zero. The other types
-    follow from the same calculation with their own covariance prior:
+    follow from the same calculation with their own covariance prior; the counts added to
+    the divisor are
 
-    * ``tied``: one :math:`\Sigma` sees all :math:`K` mean priors,
-      :math:`\Sigma = \big(\Psi_p + \sum_k [S_k + \frac{\kappa_p N_k}{N_k+\kappa_p}
-      (\bar x_k-\mu_p)(\bar x_k-\mu_p)^\top]\big) / (N + \nu_p + d + K + 1)`;
-    * ``diag``: per feature :math:`j`, :math:`\sigma^2_{kj} = \big(\psi_j + S_{k,jj} +
-      \frac{\kappa_p N_k}{N_k+\kappa_p}(\bar x_{kj}-\mu_{pj})^2\big) / (N_k + \nu_p + 3)`;
-    * ``spherical``: :math:`\sigma^2_k = \big(\psi + \operatorname{tr}S_k +
-      \frac{\kappa_p N_k}{N_k+\kappa_p}\lVert\bar x_k-\mu_p\rVert^2\big) /
-      (N_k d + \nu_p + d + 2)`.
+    * ``tied``: :math:`\nu_p + d + K + 1` (one :math:`\Sigma` sees all :math:`K` mean
+      priors; the divisor is :math:`N + \nu_p + d + K + 1`);
+    * ``diag``: :math:`\nu_p + 3` per variance (:math:`\psi_j` added to :math:`S_{k,jj}`);
+    * ``spherical``: :math:`\nu_p + d + 2`, added to :math:`d N_k`, with :math:`\psi`
+      added to :math:`\operatorname{tr} S_k`.
 
-    Returns
-    -------
-    weights : (K,), means : (K, d), covariances : shaped by ``covariance_type``.
+    :func:`gmmlib.em.m_step_from_statistics` applies them; it is the one M-step, with or
+    without a prior.
     """
-    covariance_type = check_covariance_type(covariance_type)
-    nk = np.asarray(nk, dtype=np.float64)
-    means = np.asarray(means, dtype=np.float64)
-    n_components, d = means.shape
-    prior = check_prior(prior, covariance_type, d)
-    kappa, nu, alpha = prior.shrinkage, prior.dof, prior.weight_concentration
-    scatter = np.asarray(scatter, dtype=np.float64)
-    k, shape = n_components, {"full": (n_components, d, d), "tied": (d, d)}
-    expected = shape.get(covariance_type, (k, d) if covariance_type == "diag" else (k,))
-    if nk.shape != (k,) or scatter.shape != expected:
-        raise ValueError(
-            f"For {k} components in {d} dimensions and covariance_type={covariance_type!r}, "
-            f"nk must have shape ({k},) and scatter shape {expected}; got {nk.shape} and "
-            f"{scatter.shape}."
-        )
-
-    weights = (nk + alpha - 1.0) / (nk.sum() + n_components * (alpha - 1.0))
-    map_means = (nk[:, None] * means + kappa * prior.mean) / (nk + kappa)[:, None]
-    offset = means - prior.mean
-    pull = kappa * nk / (nk + kappa)  # weight of the mean's shift in the scatter
-
-    if covariance_type == "full":
-        shifts = np.einsum("ki,kj->kij", offset, offset)
-        numerator = prior.scale + scatter + pull[:, None, None] * shifts
-        covariances = numerator / (nk + nu + d + 2.0)[:, None, None]
-        covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
-    elif covariance_type == "tied":
-        numerator = prior.scale + scatter + (pull * offset.T) @ offset
-        covariances = numerator / (nk.sum() + nu + d + n_components + 1.0)
-        covariances = (covariances + covariances.T) / 2
-    elif covariance_type == "diag":
-        numerator = prior.scale + scatter + pull[:, None] * offset**2
-        covariances = numerator / (nk + nu + 3.0)[:, None]
-    else:
-        numerator = prior.scale + scatter + pull * np.sum(offset**2, axis=1)
-        covariances = numerator / (nk * d + nu + d + 2.0)
-    return weights, map_means, covariances
-
-
-def statistics_from_ml(
-    weights: np.ndarray,
-    means: np.ndarray,
-    covariances: np.ndarray,
-    n_samples: float,
-    covariance_type: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""The statistics :math:`(N_k, \bar x_k, S)` behind a maximum-likelihood M-step's output.
-
-    :func:`gmmlib.em.m_step` with ``reg_covar=0`` returns :math:`\pi_k = N_k/N`,
-    :math:`\bar x_k` and :math:`S_k/N_k` (``tied``: :math:`\sum_k S_k / N`; ``spherical``:
-    :math:`\operatorname{tr}S_k/(d N_k)`); this undoes the divisions, giving the arguments
-    :func:`map_parameters` takes.
-    """
-    covariance_type = check_covariance_type(covariance_type)
-    nk = np.asarray(weights, dtype=np.float64) * n_samples
-    covariances = np.asarray(covariances, dtype=np.float64)
-    if covariance_type == "full":
-        scatter = covariances * nk[:, None, None]
-    elif covariance_type == "tied":
-        scatter = covariances * n_samples
-    elif covariance_type == "diag":
-        scatter = covariances * nk[:, None]
-    else:
-        scatter = covariances * nk * np.shape(means)[1]
-    return nk, np.asarray(means, dtype=np.float64), scatter
+    if prior is None:
+        return NO_PSEUDO_COUNTS
+    prior = check_prior(prior, covariance_type, n_features)
+    d, nu = n_features, prior.dof
+    covariance_count = {
+        "full": nu + d + 2.0,
+        "tied": nu + d + n_components + 1.0,
+        "diag": nu + 3.0,
+        "spherical": nu + d + 2.0,
+    }[covariance_type]
+    return PseudoCounts(
+        prior.weight_concentration - 1.0,
+        prior.shrinkage,
+        prior.mean,
+        prior.scale,
+        covariance_count,
+    )
 
 
 def _log_det_and_inverse(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -377,44 +366,3 @@ def log_prior(
         a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_variance) - b / per_variance
     )
     return float(total)
-
-
-def map_em_history(
-    X: np.ndarray,
-    weights: np.ndarray,
-    means: np.ndarray,
-    covariances: np.ndarray,
-    covariance_type: str,
-    prior: ConjugatePrior,
-    *,
-    n_iter: int,
-) -> list[EMState]:
-    r"""``n_iter`` MAP-EM iterations from a start; entry 0 is the start.
-
-    Each iteration is :func:`gmmlib.em.e_step`, then the statistics of
-    :func:`gmmlib.em.m_step` (with ``reg_covar=0``, see :func:`statistics_from_ml`) turned
-    into parameters by :func:`map_parameters`. Each state's ``mean_log_likelihood`` field
-    holds the mean log posterior :math:`\frac1N\big(\sum_i \log p(x_i\mid\theta) +
-    \log p(\theta)\big)`, which EM never lowers. No ``reg_covar`` is needed: the prior keeps
-    every covariance positive definite.
-    """
-    if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or n_iter < 0:
-        raise ValueError(f"n_iter must be a non-negative integer; got {n_iter!r}.")
-    X = _data_matrix(X)
-    prior = check_prior(prior, covariance_type, X.shape[1])
-    n_samples = X.shape[0]
-    states = []
-    for iteration in range(n_iter + 1):
-        log_resp, mean_ll = e_step(X, weights, means, covariances, covariance_type)
-        log_p = log_prior(weights, means, covariances, prior, covariance_type)
-        log_post = mean_ll + log_p / n_samples
-        states.append(EMState(weights, means, covariances, float(log_post)))
-        if iteration == n_iter:
-            break
-        statistics = statistics_from_ml(
-            *m_step(X, np.exp(log_resp), covariance_type, reg_covar=0.0),
-            n_samples,
-            covariance_type,
-        )
-        weights, means, covariances = map_parameters(*statistics, prior, covariance_type)
-    return states

@@ -15,7 +15,7 @@ from gmmlib.mixture import TIE_RTOL, _kept_run, _Run
 
 
 def run(bound: float) -> _Run:
-    return _Run(None, None, bound, [bound], 3, True)
+    return _Run(None, bound, [bound], 3, True)
 
 
 def test_the_earliest_of_tied_runs_is_kept():

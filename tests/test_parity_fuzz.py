@@ -1,12 +1,15 @@
-"""gmmlib against a textbook EM and against scikit-learn, over 200 random configurations.
+r"""gmmlib against a textbook EM and against scikit-learn, over 200 random configurations.
 
 Each case draws a data set (sample size, up to 100 features, a few clusters, float32 or
 float64, shifted far from the origin or rescaled), a number of components, a covariance
 type and an initialisation, and runs a few EM iterations with ``tol=0``.
 
 * gmmlib must match :mod:`reference_em`, EM written straight from the textbook with every
-  quantity computed from deviations, from the same starting responsibilities, to 1e-6
-  (float32 attributes: to float32's rounding of the same numbers).
+  quantity computed from deviations, from the same starting responsibilities, to 1e-6.
+  float32 data are computed in float32: each log-density then carries a rounding error of
+  about :math:`\epsilon_{32} \approx 10^{-7}` times its size, which from a start of single
+  points (variance ``reg_covar``) is up to :math:`10^4` nats, and EM carries those errors into
+  the parameters; float32 cases must match to :data:`RTOL_32`.
 * scikit-learn, fitted from the same ``random_state`` on the data less their offset (EM
   commutes with a shift), must agree with gmmlib to 1e-6 too, unless it is the one that is
   off: its expanded sums (:math:`E[x^2] - E[x]^2`, :math:`x^2 - 2x\mu + \mu^2`) lose digits
@@ -39,8 +42,9 @@ FEATURES = (1, 2, 3, 5, 8, 13, 20, 40, 70, 100)
 FEATURE_ODDS = np.array([4, 5, 4, 4, 3, 2, 2, 1, 1, 1], dtype=float)
 #: Relative agreement, measured against the largest entry of each compared array.
 RTOL = 1e-6
-#: float32 attributes hold the float64 result rounded: a few units in the last place.
-ULPS32 = 4 * np.finfo(np.float32).eps
+#: The same for float32 data, computed in float32 (seen: at most 2.4e-4, from single-point
+#: starts; 2e-5 otherwise).
+RTOL_32 = 1e-3
 #: A component whose weight fell below this has emptied.
 EMPTY = 1e-8
 
@@ -154,11 +158,10 @@ def test_matches_the_textbook_and_sklearn(case: Case) -> None:
         assert getattr(ours, name).dtype == case.dtype, name
     assert ours.score_samples(X).dtype == ours.predict_proba(X).dtype == case.dtype
     assert ours.n_iter_ == case.n_iter
-    # float32 attributes are the float64 result rounded, means included (offset and all)
-    rounding = 0.0 if case.dtype is np.float64 else ULPS32 * (1 + abs(case.offset) / case.scale)
+    tolerance = RTOL if case.dtype is np.float64 else RTOL_32
     ours_off = parameter_difference(ours, *reference, case.offset)
-    assert ours_off <= RTOL + rounding, f"gmmlib is {ours_off:.3g} from the textbook EM"
-    assert relative_difference(ours.lower_bounds_, bounds) <= RTOL
+    assert ours_off <= tolerance, f"gmmlib is {ours_off:.3g} from the textbook EM"
+    assert relative_difference(ours.lower_bounds_, bounds) <= tolerance
 
     if single_point_tied_start(case):
         # The documented difference: the first M-step weighs each point by its total
@@ -174,7 +177,7 @@ def test_matches_the_textbook_and_sklearn(case: Case) -> None:
         theirs = SklearnMixture(**case.params()).fit(X64 - case.offset)
     theirs.means_ = theirs.means_ + case.offset
     apart = parameter_difference(ours, theirs.weights_, theirs.means_, theirs.covariances_, case.offset)
-    if apart <= RTOL + rounding:
+    if apart <= tolerance:
         return
     theirs_off = parameter_difference(theirs, *reference, case.offset)
     assert theirs_off > ours_off, (

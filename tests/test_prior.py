@@ -1,36 +1,18 @@
 """The conjugate prior: the MAP M-step against a numerical maximiser, defaults, MAP-EM."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
+from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import em
-from gmmlib.prior import (
-    ConjugatePrior,
-    default_prior,
-    log_prior,
-    map_em_history,
-    map_parameters,
-    statistics_from_ml,
-)
+from gmmlib import GaussianMixture, em
+from gmmlib.prior import ConjugatePrior, default_prior, log_prior, pseudo_counts
 
 TYPES = ("full", "tied", "diag", "spherical")
-
-
-def _statistics(X, resp, covariance_type):
-    """N_k, weighted means and scatter computed directly from the definitions."""
-    nk = resp.sum(axis=0)
-    means = resp.T @ X / nk[:, None]
-    full = np.stack([(r[:, None] * (X - m)).T @ (X - m) for r, m in zip(resp.T, means)])
-    scatter = {
-        "full": full,
-        "tied": full.sum(axis=0),
-        "diag": np.diagonal(full, axis1=1, axis2=2),
-        "spherical": np.trace(full, axis1=1, axis2=2),
-    }[covariance_type]
-    return nk, means, scatter
 
 
 def _unpack(theta, K, d, covariance_type):
@@ -97,7 +79,7 @@ def test_map_step_maximises_the_log_posterior(covariance_type):
     """The closed form and a BFGS maximiser of Q agree on the parameters to 1e-6 (seen: 5e-8)."""
     X, resp, prior = _small_problem(0, covariance_type)
     K, d = resp.shape[1], X.shape[1]
-    closed = map_parameters(*_statistics(X, resp, covariance_type), prior, covariance_type)
+    closed = em.m_step(X, resp, covariance_type, reg_covar=0.0, prior=prior)
 
     def negative(theta):
         parameters = _unpack(theta, K, d, covariance_type)
@@ -119,13 +101,28 @@ def test_map_step_maximises_the_log_posterior(covariance_type):
         np.testing.assert_allclose(numeric, exact, atol=1e-6, rtol=0)
 
 
+def test_without_a_prior_nothing_is_added():
+    """Maximum likelihood is the M-step with every pseudo-count zero."""
+    assert all(np.all(np.asarray(value) == 0) for value in pseudo_counts(None, "full", 3, 2))
+
+
 @pytest.mark.parametrize("covariance_type", TYPES)
-def test_statistics_from_ml_undo_the_m_step(covariance_type):
-    X, resp, _ = _small_problem(1, covariance_type)
-    ml = em.m_step(X, resp, covariance_type, 0.0)
-    recovered = statistics_from_ml(*ml, len(X), covariance_type)
-    for got, want in zip(recovered, _statistics(X, resp, covariance_type)):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+def test_a_vanishing_prior_is_maximum_likelihood(covariance_type):
+    """As kappa_p, Psi_p -> 0, nu_p -> its lower limit and alpha = 1, MAP tends to ML
+    (full and tied: the counts nu_p + d + 2 and nu_p + d + K + 1 stay positive, so they
+    only vanish relative to N)."""
+    X, resp, _ = _small_problem(3, covariance_type, n=4000)
+    d = X.shape[1]
+    lowest = {"full": d - 1, "tied": d - 1, "diag": 0.0, "spherical": 0.0}[covariance_type]
+    scale = {"full": np.eye(d), "tied": np.eye(d), "diag": np.ones(d), "spherical": 1.0}
+    tiny = ConjugatePrior(
+        mean=np.zeros(d), shrinkage=1e-12, dof=lowest + 1e-9,
+        scale=1e-12 * np.asarray(scale[covariance_type]), weight_concentration=1.0,
+    )
+    ml = em.m_step(X, resp, covariance_type, reg_covar=0.0)
+    almost = em.m_step(X, resp, covariance_type, reg_covar=0.0, prior=tiny)
+    for got, want in zip(almost, ml):
+        np.testing.assert_allclose(got, want, rtol=5e-3, atol=1e-9)
 
 
 def test_default_prior_follows_fraley_raftery():
@@ -160,15 +157,17 @@ def test_bad_hyperparameters_are_refused(prior, message):
 
 
 def test_incomplete_prior_is_refused():
-    with pytest.raises(ValueError, match="default_prior"):
-        map_parameters(np.ones(2), np.zeros((2, 2)), np.zeros((2, 2, 2)), ConjugatePrior(), "full")
-
-
-def test_wrongly_shaped_statistics_are_refused():
     X = np.random.default_rng(5).normal(size=(20, 2))
-    prior = default_prior(X, "diag", 2)
-    with pytest.raises(ValueError, match=r"scatter shape \(2, 2\)"):
-        map_parameters(np.ones(2), np.zeros((2, 2)), np.ones(2), prior, "diag")
+    resp = np.full((20, 2), 0.5)
+    with pytest.raises(ValueError, match="default_prior"):
+        em.m_step(X, resp, "full", prior=ConjugatePrior())
+
+
+def test_a_prior_for_other_dimensions_is_refused():
+    X = np.random.default_rng(5).normal(size=(20, 2))
+    prior = default_prior(np.random.default_rng(6).normal(size=(20, 3)), "diag", 2)
+    with pytest.raises(ValueError, match="mean must be 2 finite numbers"):
+        em.m_step(X, np.full((20, 2), 0.5), "diag", prior=prior)
 
 
 def test_log_prior_of_a_singular_covariance_is_minus_infinity():
@@ -203,10 +202,45 @@ def test_map_em_never_lowers_the_log_posterior(covariance_type, seed, n_repeats,
     if covariance_type != "tied":
         covariances[0] *= 1e-3  # the first component starts narrow on the repeated point
     prior = default_prior(X, covariance_type, n_components)
-    states = map_em_history(X, weights, means, covariances, covariance_type, prior, n_iter=25)
+    states = em.em_history(
+        X, weights, means, covariances, covariance_type, n_iter=25, reg_covar=0.0, prior=prior
+    )
     trace = np.array([s.mean_log_likelihood for s in states])
     assert np.all(np.isfinite(trace))
     assert np.all(np.diff(trace) >= -1e-9 * np.maximum(1.0, np.abs(trace[1:])))
+    # The objective is the mean log posterior: log-likelihood plus log prior, over N.
+    last = states[-1]
+    log_likelihood = em.log_likelihood(X, *last[:3], covariance_type).sum()
+    expected = (log_likelihood + log_prior(*last[:3], prior, covariance_type)) / len(X)
+    assert last.mean_log_likelihood == pytest.approx(expected, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    covariance_type=st.sampled_from(TYPES),
+    seed=st.integers(0, 10_000),
+    n_repeats=st.integers(2, 8),
+    init_params=st.sampled_from(["kmeans", "k-means++", "random_from_data", "random"]),
+)
+def test_the_estimator_with_a_prior_never_lowers_its_lower_bounds(
+    covariance_type, seed, n_repeats, init_params
+):
+    """GaussianMixture(prior="default", reg_covar=0): lower_bounds_ is the mean log posterior
+    at each iteration, and it never decreases, with repeated points in the data."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(30, 2))
+    X = np.vstack([X, np.repeat(X[:1], n_repeats, axis=0)])
+    model = GaussianMixture(
+        3, covariance_type=covariance_type, prior="default", reg_covar=0.0, tol=0.0,
+        max_iter=30, init_params=init_params, random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    trace = np.asarray(model.lower_bounds_)
+    assert np.all(np.isfinite(trace)) and len(trace) == 30
+    assert np.all(np.diff(trace) >= -1e-9 * np.maximum(1.0, np.abs(trace[1:])))
+    assert model.prior_ is not None and model.prior_.dof == 4.0
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
@@ -231,7 +265,9 @@ def test_map_em_survives_where_maximum_likelihood_collapses(covariance_type):
     except ValueError as error:
         assert "not positive definite" in str(error)
     prior = default_prior(X, covariance_type, 2)
-    final = map_em_history(X, weights, means, covariances, covariance_type, prior, n_iter=30)[-1]
+    final = em.em_history(
+        X, weights, means, covariances, covariance_type, n_iter=30, reg_covar=0.0, prior=prior
+    )[-1]
     n, d = X.shape
     if covariance_type == "full":
         floor = np.linalg.eigvalsh(prior.scale)[0] / (n + prior.dof + d + 2)
