@@ -214,6 +214,30 @@ def map_method(method: Callable, X: da.Array) -> da.Array:
     )
 
 
+def total_log_likelihood(model, X: da.Array, sample_weight=None) -> tuple[float, float]:
+    """:math:`\\sum_i w_i \\log p(x_i)` and :math:`\\sum_i w_i` of a Dask array, in one pass.
+
+    What ``score``, ``bic`` and ``aic`` need; rows of weight 0 do not count (even at
+    :math:`-\\infty`), as in memory.
+    """
+    import dask
+    import dask.array as da
+
+    X = row_blocks(X)
+    scores = model.score_samples(X).astype(np.float64)
+    weight = weight_blocks(sample_weight, X)
+    if weight is None:
+        total, n = dask.compute(scores.sum(), X.shape[0])
+        return float(total), float(n)
+    if not bool(((weight >= 0) & da.isfinite(weight)).all().compute()):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    counted = da.where(weight > 0, scores * weight, 0.0)
+    total, n = dask.compute(counted.sum(), weight.sum())
+    if not n > 0:
+        raise ValueError("sample_weight is zero everywhere: at least one row must count.")
+    return float(total), float(n)
+
+
 # ----------------------------------------------------------------------------------- cluster
 #: Environment of every worker process: one BLAS/OpenMP thread (a worker runs one task per
 #: thread, and tasks are the parallelism), and glibc's own malloc tuning. Dask's nanny sets

@@ -572,7 +572,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood :math:`\\sum_i w_i \\log p(x_i) / \\sum_i w_i` (all
-        :math:`w_i = 1` without ``sample_weight``)."""
+        :math:`w_i = 1` without ``sample_weight``). A Dask array is scored in one pass over
+        its blocks, never loaded whole."""
+        if is_dask_array(X):
+            log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+            return log_likelihood / n
         weight = check_sample_weight(sample_weight, _n_rows(X))
         return weighted_mean_log_likelihood(np.asarray(self.score_samples(X), dtype=float), weight)
 
@@ -583,6 +587,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
         """:math:`\\log L = \\sum_i w_i \\log p(x_i)` and :math:`N = \\sum_i w_i`."""
+        if is_dask_array(X):
+            from ._dask import total_log_likelihood
+
+            return total_log_likelihood(self, X, sample_weight)
         n_rows = self._validate_X(X, reset=False)[0].shape[0]
         weight = check_sample_weight(sample_weight, n_rows)
         n = float(n_rows if weight is None else weight.sum())
