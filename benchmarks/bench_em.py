@@ -1,16 +1,29 @@
 """EM speed and memory of gmmlib against scikit-learn, on the same data from the same start.
 
-Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_em.py``). For each covariance
-type it fits both libraries from identical ``weights_init``/``means_init``/``precisions_init``
-for the same number of iterations (``tol=0`` so neither stops early), and prints the best of
-``--repeats`` wall-clock times, their ratio and the largest difference in the fitted
-parameters. Then it reports the peak memory (``tracemalloc``, which sees numpy's buffers) of
-one fit on 1,000,000 x 2 data with 10 components.
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_em.py``; ``--grid`` adds the
+sizes PyCave publishes, ``--quick`` a smaller run). It prints, in one run:
+
+1. the machine: the rate of the matrix product that dominates EM (a 4,096-row chunk times
+   a 33 x 512 matrix), on one core and on all cores, in float64 and float32;
+2. for each covariance type, on data whose clusters overlap and on separated clusters
+   (100,000 x 32, 16 components): scikit-learn timed as installed and on one BLAS thread
+   (the ratio is against its faster setting), gmmlib on one thread and on all cores, and
+   gmmlib on float32 data; all from identical ``weights_init``/``means_init``/
+   ``precisions_init`` for the same iterations (``tol=0``); the best of ``--repeats`` times,
+   the largest parameter difference from scikit-learn, the float32 fit's log-likelihood
+   against the float64 one, gmmlib's arithmetic rate (the flops of its matrix products per
+   second) and how many responsibilities are far from zero;
+3. the peak memory (``tracemalloc``, which sees numpy's buffers) of one fit on
+   1,000,000 x 2 data with 10 components.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
+import platform
+import threading
 import time
 import tracemalloc
 import warnings
@@ -20,13 +33,43 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 from threadpoolctl import threadpool_limits
 
-from gmmlib import GaussianMixture
-from gmmlib._covariance import precisions_of_variances
+from gmmlib import GaussianMixture, em
+from gmmlib._covariance import precisions_cholesky, precisions_of_variances
+from gmmlib._parallel import effective_n_jobs
 from gmmlib.datasets import gaussian_clusters
+
+DATA = {"overlapping": 0.5, "separated": 4.0}  # separation of the cluster centres
+
+
+def gemm_rate(dtype, n_threads: int, seconds: float = 1.0) -> float:
+    """GFLOP/s of (4096 x 33) @ (33 x 512) products, one stream per thread, one BLAS thread."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4096, 33)).astype(dtype)
+    b = rng.normal(size=(33, 512)).astype(dtype)
+    counts = [0] * n_threads
+
+    def stream(i: int, stop: float) -> None:
+        out = np.empty((4096, 512), dtype=dtype)
+        while time.perf_counter() < stop:
+            np.matmul(a, b, out=out)
+            counts[i] += 1
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        stream(0, time.perf_counter() + 0.2)  # warm up
+        counts[0] = 0
+        begin = time.perf_counter()
+        stop = begin + seconds
+        threads = [threading.Thread(target=stream, args=(i, stop)) for i in range(n_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - begin
+    return sum(counts) * 2 * 4096 * 33 * 512 / elapsed / 1e9
 
 
 def same_start(X: np.ndarray, n_components: int, covariance_type: str, seed: int = 0) -> dict:
-    """Starting parameters both libraries accept: a k-means++-like pick of means."""
+    """Starting parameters both libraries accept: random data points as means."""
     rng = np.random.RandomState(seed)
     means = X[rng.choice(len(X), n_components, replace=False)]
     precisions = precisions_of_variances(X.var(axis=0), covariance_type, n_components)
@@ -37,14 +80,8 @@ def same_start(X: np.ndarray, n_components: int, covariance_type: str, seed: int
     }
 
 
-def fit(cls, X, n_components, covariance_type, n_iter, start):
-    model = cls(
-        n_components,
-        covariance_type=covariance_type,
-        max_iter=n_iter,
-        tol=0.0,
-        **start,
-    )
+def timed_fit(cls, X, n_components, covariance_type, n_iter, start, **params):
+    model = cls(n_components, covariance_type=covariance_type, max_iter=n_iter, tol=0.0, **start, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         begin = time.perf_counter()
@@ -54,41 +91,73 @@ def fit(cls, X, n_components, covariance_type, n_iter, start):
 
 def largest_difference(a, b) -> float:
     return max(
-        float(np.max(np.abs(getattr(a, name) - getattr(b, name))))
+        float(np.max(np.abs(np.asarray(getattr(a, name), dtype=float) - getattr(b, name))))
         for name in ("weights_", "means_", "covariances_")
     )
 
 
-def compare(X, n_components, covariance_type, n_iter, repeats) -> None:
-    """Time both libraries; scikit-learn both as installed and on one BLAS thread.
+def pass_flops(model, X) -> float:
+    """Flops of the matrix products of one statistics pass of gmmlib with ``model``'s
+    parameters (the forms of ``full`` components depend on the parameters)."""
+    n, d = X.shape
+    k = model.n_components
+    if model.covariance_type == "full":
+        chol = precisions_cholesky(np.asarray(model.covariances_, dtype=float), "full")
+        forms = em._prepare(X, np.asarray(model.weights_, float), np.asarray(model.means_, float), chol, "full", 1)
+        p = d + 1 + d * (d + 1) // 2
+        family, whitened = forms.family.size, forms.whitened.size
+        return 2 * n * p * family * 2 + 2 * n * (d + 1) * d * whitened + 2 * n * d * d * whitened
+    if model.covariance_type == "tied":
+        return 2 * n * d * d + 2 * n * d * d + 2 * n * (d + 1) * k
+    return 2 * n * (2 * d + 1) * k * 2
 
-    gmmlib runs its EM on one BLAS thread by design (see ``gmmlib.mixture``); on a small
-    machine scikit-learn is often fastest that way too, so the fair ratio is against the
-    better of its two settings, and both are printed.
-    """
+
+def compare(X, n_components, covariance_type, n_iter, repeats, rates) -> dict:
+    """Time both libraries from the same start; print one line; return the figures."""
     start = same_start(X, n_components, covariance_type)
+    X32 = X.astype(np.float32)
     contenders = {
-        "scikit-learn": (SklearnMixture, None),
-        "scikit-learn, 1 thread": (SklearnMixture, 1),
-        "gmmlib": (GaussianMixture, None),
+        "scikit-learn": (SklearnMixture, X, None, {}),
+        "scikit-learn, 1 thread": (SklearnMixture, X, 1, {}),
+        "gmmlib, 1 thread": (GaussianMixture, X, None, {"n_jobs": 1}),
+        "gmmlib": (GaussianMixture, X, None, {}),
+        "gmmlib float32": (GaussianMixture, X32, None, {}),
     }
     times, models = {}, {}
-    for name, (cls, threads) in contenders.items():
-        runs = []
-        for _ in range(repeats):
+    for _ in range(repeats):  # interleaved, so a busy moment hurts every contender alike
+        for name, (cls, data, threads, params) in contenders.items():
             with threadpool_limits(limits=threads):
-                runs.append(fit(cls, X, n_components, covariance_type, n_iter, start))
-        models[name] = runs[0][0]
-        times[name] = min(seconds for _, seconds in runs)
+                model, seconds = timed_fit(cls, data, n_components, covariance_type, n_iter, start, **params)
+            models[name] = model
+            times[name] = min(times.get(name, np.inf), seconds)
     reference = min(times["scikit-learn"], times["scikit-learn, 1 thread"])
-    diff = largest_difference(models["scikit-learn"], models["gmmlib"])
+    gmm = models["gmmlib"]
+    flops = pass_flops(gmm, X) * (n_iter + 1)
+    resp = gmm.predict_proba(X)
+    figures = {
+        "covariance": covariance_type,
+        "sklearn": reference,
+        "gmmlib": times["gmmlib"],
+        "speed-up": reference / times["gmmlib"],
+        "cores": times["gmmlib, 1 thread"] / times["gmmlib"],
+        "float32": times["gmmlib"] / times["gmmlib float32"],
+        "difference": largest_difference(models["scikit-learn"], gmm),
+        "float32 log-likelihood": abs(models["gmmlib float32"].lower_bound_ / gmm.lower_bound_ - 1),
+        "GFLOP/s": flops / times["gmmlib"] / 1e9,
+        "far from zero": float(np.mean(resp > 1e-3)),
+    }
     print(
-        f"{covariance_type:>9}: scikit-learn {times['scikit-learn']:7.3f} s "
-        f"(1 thread: {times['scikit-learn, 1 thread']:7.3f} s)   gmmlib {times['gmmlib']:7.3f} s   "
-        f"speed-up {reference / times['gmmlib']:5.2f}x against scikit-learn's faster setting "
-        f"({times['scikit-learn'] / times['gmmlib']:5.2f}x as installed)   "
-        f"max |parameter difference| {diff:.1e}"
+        f"  {covariance_type:>9}: scikit-learn {times['scikit-learn']:6.2f} s "
+        f"(1 thread {times['scikit-learn, 1 thread']:6.2f} s) | gmmlib {times['gmmlib']:6.2f} s "
+        f"(1 thread {times['gmmlib, 1 thread']:6.2f} s, float32 {times['gmmlib float32']:6.2f} s) | "
+        f"speed-up {figures['speed-up']:4.2f}x, 1->{effective_n_jobs()} cores "
+        f"{figures['cores']:4.2f}x, float32 {figures['float32']:4.2f}x | "
+        f"max |difference| {figures['difference']:.0e}, float32 log-likelihood "
+        f"{figures['float32 log-likelihood']:.0e} relative | {figures['GFLOP/s']:5.1f} GFLOP/s "
+        f"(GEMM: {rates[np.float64][1]:.0f}) | responsibilities > 1e-3: "
+        f"{figures['far from zero']:.0%}"
     )
+    return figures
 
 
 def peak_memory(cls, X, n_components) -> float:
@@ -102,6 +171,40 @@ def peak_memory(cls, X, n_components) -> float:
     return peak / 2**20
 
 
+#: The sizes PyCave's benchmark publishes (N, d, K).
+PYCAVE_GRID = [(10_000, 8, 4), (100_000, 32, 16), (1_000_000, 64, 64)]
+
+
+def grid(repeats: int) -> None:
+    """The PyCave sizes, diag and full, float64 and float32: seconds per EM iteration."""
+    print("\nPyCave's sizes (seconds per EM iteration; fewer iterations on the largest):")
+    print(f"  {'size':>22} {'type':>5} {'dtype':>7} {'scikit-learn':>13} {'gmmlib':>8} {'speed-up':>9}")
+    for n, d, k in PYCAVE_GRID:
+        X64, _ = gaussian_clusters(n, d, k, random_state=2)
+        n_iter = 10 if n * d * k < 10**9 else 2
+        for covariance_type in ("diag", "full"):
+            for dtype in (np.float64, np.float32):
+                X = X64.astype(dtype)
+                start = same_start(X64, k, covariance_type)
+                best = {}
+                for _ in range(1 if n_iter == 2 else repeats):
+                    for name, cls, threads in (
+                        ("sklearn", SklearnMixture, None),
+                        ("sklearn1", SklearnMixture, 1),
+                        ("gmmlib", GaussianMixture, None),
+                    ):
+                        if name == "sklearn" and n_iter == 2:
+                            continue  # the slower setting on this machine; skip at this size
+                        with threadpool_limits(limits=threads):
+                            _, seconds = timed_fit(cls, X, k, covariance_type, n_iter, start)
+                        best[name] = min(best.get(name, np.inf), seconds / (n_iter + 1))
+                sk = min(best.get("sklearn", np.inf), best["sklearn1"])
+                print(
+                    f"  {n:>9,} x {d:>2}, K = {k:>2} {covariance_type:>5} {np.dtype(dtype).name:>7} "
+                    f"{sk:13.3f} {best['gmmlib']:8.3f} {sk / best['gmmlib']:8.2f}x"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=100_000)
@@ -109,26 +212,46 @@ def main() -> None:
     parser.add_argument("--n-components", type=int, default=16)
     parser.add_argument("--n-iter", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--covariance-types", nargs="+", default=["full", "diag", "tied", "spherical"]
-    )
+    parser.add_argument("--covariance-types", nargs="+", default=["full", "diag", "tied", "spherical"])
+    parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--grid", action="store_true", help="also the PyCave sizes (slow)")
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 repeat")
     args = parser.parse_args()
+    if args.quick:
+        args.n_samples, args.repeats = 20_000, 1
 
-    X, _ = gaussian_clusters(args.n_samples, args.n_features, args.n_components)
+    cores = effective_n_jobs()
     print(
-        f"EM on {args.n_samples:,} x {args.n_features} data, {args.n_components} components, "
-        f"{args.n_iter} iterations from the same start; best of {args.repeats} runs"
+        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {cores} cores "
+        f"({os.cpu_count()} CPUs), numpy {np.__version__}"
     )
-    for covariance_type in args.covariance_types:
-        compare(X, args.n_components, covariance_type, args.n_iter, args.repeats)
+    rates = {dtype: (gemm_rate(dtype, 1), gemm_rate(dtype, cores)) for dtype in (np.float64, np.float32)}
+    for dtype, (one, every) in rates.items():
+        print(
+            f"GEMM (4096 x 33) @ (33 x 512), {np.dtype(dtype).name}: {one:.0f} GFLOP/s on 1 core, "
+            f"{every:.0f} on {cores}"
+        )
+    for label in args.data:
+        X, _ = gaussian_clusters(
+            args.n_samples, args.n_features, args.n_components, separation=DATA[label]
+        )
+        print(
+            f"\nEM on {args.n_samples:,} x {args.n_features} data, {args.n_components} components, "
+            f"{label} clusters (centres N(0, {DATA[label]}^2 I)); {args.n_iter} iterations from the "
+            f"same start, best of {args.repeats}:"
+        )
+        for covariance_type in args.covariance_types:
+            compare(X, args.n_components, covariance_type, args.n_iter, args.repeats, rates)
 
     if not args.skip_memory:
         X, _ = gaussian_clusters(1_000_000, 2, 10, random_state=1)
-        print("Peak memory of one fit on 1,000,000 x 2 data, 10 components (full):")
+        print("\nPeak memory of one fit on 1,000,000 x 2 data, 10 components (full):")
         X_mib = X.nbytes / 2**20
         for name, cls in (("scikit-learn", SklearnMixture), ("gmmlib", GaussianMixture)):
             print(f"  {name:>12}: {peak_memory(cls, X, 10):7.1f} MiB (the data itself: {X_mib:.1f} MiB)")
+    if args.grid:
+        grid(args.repeats)
 
 
 if __name__ == "__main__":

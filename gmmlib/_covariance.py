@@ -106,7 +106,7 @@ def covariances_from_precisions_cholesky(
     def invert(upper: np.ndarray) -> np.ndarray:
         identity = np.eye(upper.shape[0], dtype=upper.dtype)
         inverse = linalg.solve_triangular(upper, identity, lower=False, check_finite=False)
-        return inverse @ inverse.T
+        return inverse.T @ inverse  # (U U^T)^-1 = U^-T U^-1
 
     if covariance_type == "full":
         return np.stack([invert(u) for u in prec_chol])

@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 
 from . import _covariance as cov
 from ._validation import is_dask_array
-from .em import EMState, SufficientStatistics, em_loop, sufficient_statistics
+from .em import EMState, RowBall, SufficientStatistics, em_loop, sufficient_statistics
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array as da
@@ -50,15 +50,42 @@ INIT_SAMPLE_SIZE = 100_000
 SPLIT_EVERY = 8
 
 
-def _block_statistics(X, sample_weight, params, covariance_type, about):
-    """Sufficient statistics of one block (runs inside a Dask task, on the worker's thread)."""
+def _block_statistics(X, sample_weight, params, covariance_type, about, ball):
+    """Sufficient statistics of one block (runs inside a Dask task, on the worker's thread).
+
+    ``ball`` holds every row of the whole array, so all blocks use the same reference
+    points and their statistics add up."""
     weights, means, covariances, prec_chol = params
     X = np.asarray(X)
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     return sufficient_statistics(
         X, weights, means, covariances, covariance_type,
-        sample_weight=weight, precisions_cholesky=prec_chol, about=about, n_jobs=1,
+        sample_weight=weight, precisions_cholesky=prec_chol, about=about, ball=ball, n_jobs=1,
     )
+
+
+def _block_ball(X) -> tuple[np.ndarray, float, int]:
+    """A block's row count, mean and largest distance from it."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1]), 0.0, 0
+    centre = X.mean(axis=0)
+    return centre, float(np.sqrt(np.max(np.sum((X - centre) ** 2, axis=1)))), X.shape[0]
+
+
+def bounding_ball(X: da.Array) -> RowBall:
+    """A :class:`gmmlib.em.RowBall` holding every row of ``X``, in one pass over the blocks:
+    about the mean of the rows, the radius :math:`\\max_b (r_b + \\lVert c_b - c \\rVert)`
+    over the blocks' own balls."""
+    import dask
+
+    X = row_blocks(X)
+    parts = dask.compute(*[dask.delayed(_block_ball)(block) for block in X.to_delayed().ravel()])
+    counts = np.array([n for _, _, n in parts], dtype=float)
+    centres = np.array([c for c, _, _ in parts])
+    centre = counts @ centres / counts.sum()
+    radius = max(r + float(np.linalg.norm(c - centre)) for c, r, n in parts if n)
+    return RowBall(centre, radius)
 
 
 def _sum_statistics(*parts: SufficientStatistics) -> SufficientStatistics:
@@ -109,15 +136,20 @@ def statistics(
     prec_chol: np.ndarray,
     covariance_type: str,
     about: np.ndarray | None = None,
+    ball: RowBall | None = None,
     *,
     split_every: int = SPLIT_EVERY,
 ) -> SufficientStatistics:
     """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed.
 
     Each block's statistics are :func:`gmmlib.em.sufficient_statistics` of its rows (about
-    ``about``, or the centre of ``means``), so the sum is what the in-memory pass gives.
+    ``about``, or the reference points ``ball`` decides), so the sum is what the in-memory
+    pass gives. ``full`` needs a ``ball`` holding every row (:func:`bounding_ball`).
     """
     import dask
+
+    if covariance_type == "full" and ball is None:
+        ball = bounding_ball(X)
 
     # Fresh keys each pass (pure=False): a pass never reuses a previous pass's results.
     params = dask.delayed((weights, means, covariances, prec_chol), pure=False, traverse=False)
@@ -128,7 +160,7 @@ def statistics(
     block_stats = dask.delayed(_block_statistics, pure=False)
     add = dask.delayed(_sum_statistics, pure=False)
     parts = [
-        block_stats(block, weight, params, covariance_type, about)
+        block_stats(block, weight, params, covariance_type, about, ball)
         for block, weight in zip(blocks, weight_parts)
     ]
     while len(parts) > 1:
@@ -156,9 +188,11 @@ def em_iterations(
     responsibilities stay on the workers.
     """
 
+    ball = bounding_ball(X) if covariance_type == "full" else None
+
     def one_pass(weights, means, covariances, prec_chol, about):
         return statistics(
-            X, sample_weight, weights, means, covariances, prec_chol, covariance_type, about
+            X, sample_weight, weights, means, covariances, prec_chol, covariance_type, about, ball
         )
 
     return em_loop(

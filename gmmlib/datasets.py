@@ -144,14 +144,21 @@ def moons(
 
 
 def gaussian_clusters(
-    n_samples: int, n_features: int, n_components: int, *, random_state: int | None = 0
+    n_samples: int,
+    n_features: int,
+    n_components: int,
+    *,
+    separation: float = 4.0,
+    random_state: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Points from a random mixture of ``n_components`` anisotropic Gaussians.
 
-    Centres are drawn from :math:`\mathcal N(0, 16 I)`; each cluster is
-    :math:`\mu_k + A_k z` with :math:`z \sim \mathcal N(0, I)` and a random matrix
-    :math:`A_k` (entries :math:`\mathcal N(0, 1/d)`), so clusters are tilted, stretched and
-    overlap a little. Labels are uniform. Used by the benchmarks and the tests.
+    Centres are drawn from :math:`\mathcal N(0, s^2 I)` with :math:`s` = ``separation``;
+    each cluster is :math:`\mu_k + A_k z` with :math:`z \sim \mathcal N(0, I)` and a random
+    matrix :math:`A_k` (entries :math:`\mathcal N(0, 1/d)`), so clusters are tilted,
+    stretched (some very thin) and, with the default :math:`s = 4`, overlap a little;
+    :math:`s = 0.5` makes them overlap heavily. Labels are uniform. Used by the benchmarks
+    and the tests.
 
     Returns
     -------
@@ -160,7 +167,9 @@ def gaussian_clusters(
     """
     n_samples = _check_n_samples(n_samples)
     rng = np.random.RandomState(random_state)
-    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    if not (isinstance(separation, (int, float)) and np.isfinite(separation) and separation >= 0):
+        raise ValueError(f"separation must be a non-negative number; got {separation!r}.")
+    centres = rng.normal(scale=float(separation), size=(n_components, n_features))
     labels = rng.randint(n_components, size=n_samples)
     shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
     noise = rng.normal(size=(n_samples, n_features))

@@ -45,11 +45,15 @@ and adds them in a tree. :func:`e_step` and :func:`m_step` are the textbook step
 :func:`responsibility_statistics` followed by the same :func:`m_step_from_statistics`.
 
 **How the sums are computed.** The Gaussian's log-density is linear in the features
-:math:`\phi(x) = (x, x x^\top, 1)` (it is an exponential family), so :math:`N_k`,
-:math:`s_k` and :math:`Q_k` of a chunk are one matrix product, the responsibilities times
-the features of :math:`x - c`, with :math:`c` the centre of the current means (the reference
-:math:`a_k = c` for every component). The subtraction in :math:`S_k` loses digits when a
-component is tight compared with its distance from :math:`c`; :func:`needs_recentring`
+:math:`\phi(x) = (x, x x^\top, 1)` (it is an exponential family), so the log-densities of a
+chunk are its features times one matrix, and :math:`N_k`, :math:`s_k` and :math:`Q_k` are
+one more matrix product, the responsibilities times the features of :math:`x - c`, with
+:math:`c` the centre of the current means (the reference :math:`a_k = c`). That form loses
+digits for a component that is tight compared with its distance from :math:`c`; a ``full``
+component for which it would is evaluated in whitened coordinates instead,
+:math:`(x - \mu_k) U_k`, and its sums are about its mean (:math:`a_k = \mu_k`; see
+:class:`_Components`). Whatever the reference, the subtraction in :math:`S_k` loses digits
+when the means moved far compared with the components' widths; :func:`needs_recentring`
 measures the loss, and then the statistics are gathered again about the new means
 themselves, from the deviations :math:`x_i - \bar x_k` (:func:`em_loop` does this).
 
@@ -64,7 +68,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -96,6 +100,10 @@ _LOG_FLOOR_32 = -80.0
 #: statistics are gathered again about the new means (:func:`needs_recentring`).
 _CANCELLATION_LIMIT = 1e5
 _CANCELLATION_LIMIT_32 = 1e2
+
+#: ``full``: a component takes the exponential-family form when the estimated rounding error
+#: of its log-densities, in nats, stays below this (see :class:`_Components`).
+_FAMILY_TOLERANCE = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-2}
 
 #: ``full``: the whitened points :math:`(x - \mu_k) U_k` come from one product about the
 #: centre; a component whose points could be off by more than this is recomputed.
@@ -155,29 +163,86 @@ def _buffer(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return flat[:size].reshape(shape)
 
 
-def _quadratic_size(covariance_type: str, n_features: int) -> int:
-    """Rows of second-order features: :math:`d` (diag, spherical), none (full, tied)."""
-    return n_features if covariance_type in ("diag", "spherical") else 0
+def _quadratic_size(kind: str, n_features: int) -> int:
+    """Rows of second-order features: :math:`d(d+1)/2` (``"products"``), :math:`d`
+    (``"squares"``) or none (``"linear"``)."""
+    return {"products": n_features * (n_features + 1) // 2, "squares": n_features}.get(kind, 0)
 
 
-def _features(X: np.ndarray, covariance_type: str, centre: np.ndarray) -> np.ndarray:
-    r"""The features :math:`\phi(x) = [x - c,\ 1,\ (x - c)^2]` of a chunk of rows, one
-    feature per row of the result, shape ``(d + 1 + q, rows)``.
+def _features(X: np.ndarray, kind: str, centre: np.ndarray) -> np.ndarray:
+    r"""The features :math:`\phi(x) = [x - c,\ 1,\ \text{second order}]` of a chunk of rows,
+    one feature per row of the result, shape ``(d + 1 + q, rows)``.
 
-    The squares :math:`(x - c)_j^2` are there for ``diag`` and ``spherical`` only
-    (:math:`q = d`): their log-densities are these features times one prepared matrix, and
-    the features times the responsibilities are the chunk's :math:`s_k`, :math:`N_k` and
-    :math:`Q_k` about :math:`c` in one product. ``full`` and ``tied`` use
-    :math:`[x - c,\ 1]` for their whitening product.
+    The second-order part is, by ``kind``: ``"products"``, :math:`(x - c)_j (x - c)_l` for
+    :math:`j \le l` (the upper triangle row by row: ``full``); ``"squares"``,
+    :math:`(x - c)_j^2` (``diag``, ``spherical``); ``"linear"``, nothing. The Gaussian's
+    log-density is linear in these features (it is an exponential family), so a chunk's
+    log-densities are its features times one prepared matrix, and the features times the
+    responsibilities are the chunk's :math:`s_k`, :math:`N_k` and :math:`Q_k` about
+    :math:`c`, in one product each. (Stored feature by feature, each product of two
+    features is one pass over contiguous memory.)
     """
     n_rows, d = X.shape
-    q = _quadratic_size(covariance_type, d)
-    features = _buffer("features", (d + 1 + q, n_rows), X.dtype)
+    features = _buffer(kind, (d + 1 + _quadratic_size(kind, d), n_rows), X.dtype)
     x = np.subtract(X.T, centre.astype(X.dtype)[:, None], out=features[:d])
     features[d] = 1.0
-    if q:
+    if kind == "products":
+        row = d + 1
+        for j in range(d):
+            np.multiply(x[j], x[j:], out=features[row : row + d - j])
+            row += d - j
+    elif kind == "squares":
         np.multiply(x, x, out=features[d + 1 :])
     return features
+
+
+def _upper_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The index pairs :math:`(j, l)`, :math:`j \le l`, in the order of ``"products"``."""
+    return np.triu_indices(n_features)
+
+
+def _unpack_upper(packed: np.ndarray, n_features: int) -> np.ndarray:
+    """Symmetric matrices from their upper triangles stored row by row, shape (..., d, d)."""
+    rows, columns = _upper_pairs(n_features)
+    out = np.empty(packed.shape[:-1] + (n_features, n_features))
+    out[..., rows, columns] = packed
+    out[..., columns, rows] = packed
+    return out
+
+
+class RowBall(NamedTuple):
+    """A ball that holds every row of a data set: its ``centre`` (d,) and ``radius``.
+
+    It decides the form of each ``full`` component (:class:`_Components`): statistics
+    computed with the same ball have the same reference points, so those of the blocks of
+    one data set (Dask) add up. :func:`bounding_ball` finds one.
+    """
+
+    centre: np.ndarray
+    radius: float
+
+    def radius_about(self, point: np.ndarray) -> float:
+        """A radius about ``point`` that holds every row (the triangle inequality); infinite
+        for data whose distances overflow (every ``full`` component is then whitened)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.radius + float(np.sqrt(np.sum((np.asarray(point) - self.centre) ** 2)))
+
+
+def bounding_ball(X: np.ndarray, n_jobs: int | None = None) -> RowBall:
+    r"""The ball about the rows' mean :math:`\bar x` of radius :math:`\max_i \lVert x_i -
+    \bar x \rVert`, a chunk at a time (two passes)."""
+    X = _as_rows(X)
+    n_threads = effective_n_jobs(n_jobs)
+    slices = list(_chunks(X.shape[0], X.shape[1]))
+    sums = ordered_map(lambda rows: X[rows].sum(axis=0, dtype=np.float64), slices, n_threads)
+    centre = np.sum(list(sums), axis=0) / max(X.shape[0], 1)
+
+    def farthest(rows: slice) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = X[rows] - centre
+            return float(np.einsum("ij,ij->i", x, x).max(initial=0.0))
+
+    return RowBall(centre, math.sqrt(max(ordered_map(farthest, slices, n_threads), default=0.0)))
 
 
 class _Components:
@@ -194,9 +259,17 @@ class _Components:
     one matrix product: points and means are shifted by the centre :math:`c` of the means
     (no distance changes, but the arithmetic stays accurate for data far from the origin).
 
-    * ``full``: :math:`[x - c,\ 1]` times the stacked matrix
-      :math:`\begin{bmatrix} U_1 & \cdots & U_K \\ -(\mu_1 - c) U_1 & \cdots & -(\mu_K - c) U_K \end{bmatrix}`
-      gives every :math:`(x - \mu_k) U_k` at once; their squared norms follow.
+    * ``full``, in one of two forms per component. The *exponential-family form*: the
+      squared distance :math:`(x - \mu_k)^\top \Lambda_k (x - \mu_k)` is linear in the
+      features :math:`\phi(x)` of :math:`x - c` (:func:`_features`, pairwise products), so
+      :math:`\phi` times one prepared matrix gives all such components' log-densities, at
+      half the arithmetic of whitening. Its rounding error grows like
+      :math:`\epsilon\, \lVert \Lambda_k \rVert (\lVert x - c\rVert + \lVert \mu_k - c
+      \rVert)^2`, so a component for which that could exceed :data:`_FAMILY_TOLERANCE`
+      (tight, and far from :math:`c` compared with its width) takes the *whitened form*:
+      :math:`[x - c,\ 1]` times the stacked matrix
+      :math:`\begin{bmatrix} U_k \\ -(\mu_k - c) U_k \end{bmatrix}` gives its
+      :math:`(x - \mu_k) U_k`, whose squared norms follow.
     * ``tied``: one whitening :math:`(x - c) U`, then exact differences to each whitened mean.
     * ``diag`` and ``spherical``: the squared distance expands into terms linear in
       :math:`x - c` and :math:`(x - c)^2`, so the features :math:`[x - c,\ (x - c)^2,\ 1]`
@@ -210,7 +283,10 @@ class _Components:
         prec_chol: np.ndarray,
         covariance_type: str,
         dtype: np.dtype,
+        radius: float | None = None,
     ) -> None:
+        """``radius`` (``full`` only): the largest distance of a row from the centre of the
+        means, which decides each component's form (None: every component whitened)."""
         n_components, n_features = means.shape
         self.covariance_type, self.dtype = covariance_type, np.dtype(dtype)
         self.n_components, self.n_features = n_components, n_features
@@ -225,22 +301,55 @@ class _Components:
             )
         self.constant = constant.astype(self.dtype)
         cast = lambda a: np.ascontiguousarray(a, dtype=self.dtype)  # noqa: E731
-        q = _quadratic_size(covariance_type, n_features)
+        self.kind = {"full": "products", "tied": "linear"}.get(covariance_type, "squares")
+        q = _quadratic_size(self.kind, n_features)
         self.numbers_per_row = n_features + 1 + q + n_components * (
             n_features if covariance_type in ("full", "tied") else 2
         )
         if covariance_type == "full":
-            stacked = np.empty((n_features + 1, n_components * n_features))
-            stacked[:n_features] = prec_chol.transpose(1, 0, 2).reshape(n_features, -1)
-            stacked[n_features] = -np.einsum("kd,kde->ke", means, prec_chol).reshape(-1)
-            self.matrix = cast(stacked)
             self.prec_chol, self.means = prec_chol, means
+            precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+            n_terms = n_features + 1 + q
+            error = (
+                math.sqrt(n_terms) * np.finfo(self.dtype).eps
+                * np.abs(precisions).sum(axis=2).max(axis=1)
+                * (0.0 if radius is None else radius + np.sqrt(np.sum(means**2, axis=1))) ** 2
+            )
+            family = (error <= _FAMILY_TOLERANCE[self.dtype]) & (radius is not None)
+            self.family, self.whitened = np.flatnonzero(family), np.flatnonzero(~family)
+            if not self.family.size:
+                self.kind = "linear"
+            # exponential-family form: log density = phi(x) . h_k
+            rows, columns = _upper_pairs(n_features)
+            pair_weight = np.where(rows == columns, -0.5, -1.0)
+            fam = self.family
+            self.family_matrix = cast(
+                np.vstack(
+                    [
+                        np.einsum("kde,ke->dk", precisions[fam], means[fam]),
+                        constant[fam]
+                        - 0.5 * np.einsum("kd,kde,ke->k", means[fam], precisions[fam], means[fam]),
+                        (pair_weight * precisions[fam][:, rows, columns]).T,
+                    ]
+                )
+            )
+            # whitened form: [x - c, 1] times [U_k; -(mu_k - c) U_k]
+            wh = self.whitened
+            stacked = np.empty((n_features + 1, wh.size * n_features))
+            stacked[:n_features] = prec_chol[wh].transpose(1, 0, 2).reshape(n_features, -1)
+            stacked[n_features] = -np.einsum("kd,kde->ke", means[wh], prec_chol[wh]).reshape(-1)
+            self.matrix = cast(stacked)
+            self.numbers_per_row = (
+                n_features + 1 + _quadratic_size(self.kind, n_features)
+                + wh.size * n_features + 2 * n_components
+            )
             # Rounding error of (x - c) U_k - (mu_k - c) U_k, per unit of |x - c| + |mu_k - c|.
             self.whitening_error = (
                 np.sqrt(n_features + 1.0) * np.finfo(self.dtype).eps
                 * np.sqrt(np.einsum("kij,kij->k", prec_chol, prec_chol))
             )
-            self.mean_distances = np.sqrt(np.sum(means**2, axis=1))
+            self.mean_distances = np.sqrt(np.sum(means**2, axis=1))[wh]
+            self.whitening_error = self.whitening_error[wh]
         elif covariance_type == "tied":
             self.matrix = cast(prec_chol)
             self.projected_means = cast(means @ prec_chol)
@@ -266,30 +375,43 @@ class _Components:
                 (2 * n_features + 2) * np.finfo(self.dtype).eps * precisions.max(axis=1)
             )
 
-    def log_prob(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The ``(rows, K)`` weighted log-densities of a chunk ``X``, and its features.
-
-        The features (:func:`_features` about the centre :math:`c`) serve the statistics
-        of the same chunk.
-        """
-        n_features = X.shape[1]
-        features = _features(X, self.covariance_type, self.centre)
-        out = _buffer("log_prob", (len(X), self.n_components), self.dtype)
+    def log_prob(self, X: np.ndarray) -> tuple[np.ndarray, object]:
+        """The ``(rows, K)`` weighted log-densities of a chunk ``X``, and what the chunk's
+        statistics are computed from: its features (:func:`_features` about the centre
+        :math:`c`), and for ``full`` also the whitened points of the whitened components."""
+        n_rows, n_features = X.shape
+        features = _features(X, self.kind, self.centre)
+        out = _buffer("log_prob", (n_rows, self.n_components), self.dtype)
         if self.covariance_type in ("diag", "spherical"):
             np.matmul(features.T, self.matrix, out=out)
             self._make_exact(out, X, features[n_features + 1 :].sum(axis=0))
             return out, features
         x = features[:n_features].T
-        y = _buffer("whitened", (len(X), self.n_components, n_features), self.dtype)
-        if self.covariance_type == "full":
-            np.matmul(features[: n_features + 1].T, self.matrix, out=y.reshape(len(X), -1))
-            self._make_whitening_exact(y, X, x)
-        else:  # tied: exact differences, as |y|^2 - 2 y.m + |m|^2 would lose digits
+        if self.covariance_type == "tied":  # exact differences: |y|^2 - 2 y.m + |m|^2 loses digits
+            y = _buffer("whitened", (n_rows, self.n_components, n_features), self.dtype)
             np.subtract((x @ self.matrix)[:, None, :], self.projected_means, out=y)
-        np.einsum("nkd,nkd->nk", y, y, out=out)
-        out *= -0.5
-        out += self.constant
-        return out, (y if self.covariance_type == "full" else features)
+            np.einsum("nkd,nkd->nk", y, y, out=out)
+            out *= -0.5
+            out += self.constant
+            return out, features
+        family, whitened = self.family, self.whitened
+        if family.size == self.n_components:
+            np.matmul(features.T, self.family_matrix, out=out)
+        elif family.size:
+            out[:, family] = features.T @ self.family_matrix
+        y = None
+        if whitened.size:
+            y = _buffer("whitened", (n_rows, whitened.size, n_features), self.dtype)
+            np.matmul(features[: n_features + 1].T, self.matrix, out=y.reshape(n_rows, -1))
+            self._make_whitening_exact(y, X, x)
+            norms = np.einsum("nkd,nkd->nk", y, y)
+            norms *= -0.5
+            norms += self.constant[whitened]
+            if whitened.size == self.n_components:
+                out[...] = norms
+            else:
+                out[:, whitened] = norms
+        return out, (features, y)
 
     def _make_whitening_exact(self, y: np.ndarray, X: np.ndarray, x: np.ndarray) -> None:
         r"""Redo, from the deviations themselves, the whitened points that lost digits.
@@ -300,23 +422,33 @@ class _Components:
         exceed :data:`_WHITENING_TOLERANCE`, and then that component's :math:`y_k` are
         recomputed as :math:`(x - \mu_k) U_k`; usually there are none.
         """
-        radius = math.sqrt(float(np.einsum("ij,ij->i", x, x).max(initial=0.0)))
-        error = self.whitening_error * (radius + self.mean_distances)
-        for k in np.flatnonzero(error > _WHITENING_TOLERANCE[self.dtype]):
+        with np.errstate(over="ignore", invalid="ignore"):
+            radius = math.sqrt(float(np.einsum("ij,ij->i", x, x).max(initial=0.0)))
+            error = self.whitening_error * (radius + self.mean_distances)
+        for j in np.flatnonzero(error > _WHITENING_TOLERANCE[self.dtype]):
+            k = self.whitened[j]
             deviation = (X - self.centre) - self.means[k]
-            y[:, k, :] = deviation @ self.prec_chol[k]
+            y[:, j, :] = deviation @ self.prec_chol[k]
 
-    def unwhiten(
-        self, counts: np.ndarray, whitened_sums: np.ndarray, whitened_scatters: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""``full``: :math:`s_k = (\sum_i r_{ik} y_{ik}) U_k^{-1}` and
-        :math:`Q_k = U_k^{-\top} (\sum_i r_{ik} y_{ik} y_{ik}^\top) U_k^{-1}`, the sums about
-        :math:`\mu_k` in data coordinates, from those of the whitened :math:`y_{ik}`."""
+    def unwhiten(self, sums: np.ndarray, scatters: np.ndarray) -> None:
+        r"""``full``, in place for the whitened components: :math:`s_k = (\sum_i r_{ik}
+        y_{ik}) U_k^{-1}` and :math:`Q_k = U_k^{-\top} (\sum_i r_{ik} y_{ik} y_{ik}^\top)
+        U_k^{-1}`, the sums about :math:`\mu_k` in data coordinates, from those of the
+        whitened :math:`y_{ik}`."""
         identity = np.eye(self.n_features)
-        inverse = np.stack([solve_triangular(u, identity, lower=False) for u in self.prec_chol])
-        sums = np.einsum("kd,kde->ke", whitened_sums, inverse)
-        scatters = np.swapaxes(inverse, 1, 2) @ whitened_scatters @ inverse
-        return counts, sums, (scatters + np.swapaxes(scatters, 1, 2)) / 2
+        for k in self.whitened:
+            inverse = solve_triangular(self.prec_chol[k], identity, lower=False)
+            sums[k] = sums[k] @ inverse
+            scatter = inverse.T @ scatters[k] @ inverse
+            scatters[k] = (scatter + scatter.T) / 2
+
+    def references(self) -> np.ndarray:
+        r"""The points :math:`a_k` the statistics are about: the centre :math:`c` (exponential
+        family form, and every type but ``full``) or the mean :math:`\mu_k` (whitened form)."""
+        about = np.broadcast_to(self.centre, (self.n_components, self.n_features)).copy()
+        if self.covariance_type == "full":
+            about[self.whitened] += self.means[self.whitened]
+        return about
 
     def _make_exact(self, out: np.ndarray, X: np.ndarray, x_norms: np.ndarray) -> None:
         r"""Redo, as a sum of squared differences, the entries the expansion may get wrong.
@@ -488,25 +620,36 @@ def _n_features_of(n_columns: int, covariance_type: str) -> int:
     return n_columns - 1 if covariance_type == "tied" else (n_columns - 1) // 2
 
 
-def _whitened_moments(
-    resp: np.ndarray, y: np.ndarray
+def _full_moments(
+    resp: np.ndarray, work: tuple, components: _Components
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""``full``: :math:`N_k`, :math:`\sum_i r_{ik} y_{ik}` and :math:`\sum_i r_{ik} y_{ik}
-    y_{ik}^\top` of a chunk, from its whitened deviations :math:`y_{ik} = (x_i - \mu_k) U_k`
-    (overwritten), in float64: one batched product over the components.
+    r"""``full``: :math:`N_k`, :math:`s_k` and :math:`Q_k` of a chunk, in float64.
 
-    In whitened coordinates every component is round, so these sums are as accurate as the
-    E-step's own :math:`y_{ik}`, however elongated the component (:meth:`_Components.unwhiten`
-    brings them back).
+    Exponential-family components: the features times their responsibilities, about the
+    centre :math:`c` (one product). Whitened components: from their whitened deviations
+    :math:`y_{ik} = (x_i - \mu_k) U_k` (overwritten), :math:`\sum_i r_{ik} y_{ik}` and
+    :math:`\sum_i r_{ik} y_{ik} y_{ik}^\top` in one batched product; in whitened coordinates
+    every component is round, so these sums are as accurate as :math:`y_{ik}` however
+    elongated the component (:meth:`_Components.unwhiten` brings them back).
     """
-    root = np.sqrt(resp)
-    np.multiply(y, root[:, :, None], out=y)
-    by_component = y.transpose(1, 0, 2)  # (K, rows, d), a view
-    scatters = np.matmul(by_component.transpose(0, 2, 1), by_component)
-    sums = np.matmul(root.T[:, None, :], by_component)[:, 0, :]
-    return (
-        resp.sum(axis=0, dtype=np.float64), sums.astype(np.float64), scatters.astype(np.float64)
-    )
+    features, y = work
+    n_components, n_features = components.n_components, components.n_features
+    counts = resp.sum(axis=0, dtype=np.float64)
+    sums = np.empty((n_components, n_features))
+    scatters = np.empty((n_components, n_features, n_features))
+    family, whitened = components.family, components.whitened
+    if family.size:
+        own = resp if family.size == n_components else resp[:, family]
+        products = (features @ own).T.astype(np.float64)
+        sums[family] = products[:, :n_features]
+        scatters[family] = _unpack_upper(products[:, n_features + 1 :], n_features)
+    if whitened.size:
+        root = np.sqrt(resp if whitened.size == n_components else resp[:, whitened])
+        np.multiply(y, root[:, :, None], out=y)
+        by_component = y.transpose(1, 0, 2)  # (K, rows, d), a view
+        scatters[whitened] = np.matmul(by_component.transpose(0, 2, 1), by_component)
+        sums[whitened] = np.matmul(root.T[:, None, :], by_component)[:, 0, :]
+    return counts, sums, scatters
 
 
 def _moments_about_points(
@@ -554,6 +697,16 @@ def _check_sample_weight_shape(sample_weight, n_samples: int) -> np.ndarray | No
     return sample_weight
 
 
+def _prepare(X, weights, means, prec_chol, covariance_type, n_threads, ball=None) -> _Components:
+    """:class:`_Components` for the rows ``X``; for ``full``, a ball holding the rows (found
+    here when not given) decides each component's form."""
+    radius = None
+    if covariance_type == "full":
+        ball = bounding_ball(X, n_threads) if ball is None else ball
+        radius = ball.radius_about(np.mean(means, axis=0))
+    return _Components(weights, means, prec_chol, covariance_type, compute_dtype(X), radius)
+
+
 def sufficient_statistics(
     X: np.ndarray,
     weights: np.ndarray,
@@ -564,6 +717,7 @@ def sufficient_statistics(
     precisions_cholesky: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
     about: np.ndarray | None = None,
+    ball: RowBall | None = None,
     n_jobs: int | None = None,
 ) -> SufficientStatistics:
     r"""The E-step on the rows ``X`` and the :class:`SufficientStatistics` it gives.
@@ -571,10 +725,14 @@ def sufficient_statistics(
     For each chunk of rows: the responsibilities :math:`r_{ik}` under the given parameters,
     then :math:`N_k`, :math:`s_k`, :math:`Q_k` and :math:`\sum_i w_i \log p(x_i)`. Without
     ``about`` the statistics are about the centre :math:`c` of ``means`` (one matrix product
-    per chunk, see the module docstring); with ``about`` (K, d) they are about those points,
-    from the deviations themselves. Chunks run on ``n_jobs`` threads (None: all cores, or
-    ``OMP_NUM_THREADS``) and are added in chunk order, so the result does not depend on
-    ``n_jobs``. float32 ``X`` is computed in float32; the sums are float64.
+    per chunk, see the module docstring), except for ``full`` components in the whitened
+    form, which are about their means :math:`\mu_k` (``stats.about`` says which); with
+    ``about`` (K, d) they are about those points, from the deviations themselves. Chunks
+    run on ``n_jobs`` threads (None: all cores, or ``OMP_NUM_THREADS``) and are added in
+    chunk order, so the result does not depend on ``n_jobs``. float32 ``X`` is computed in
+    float32; the sums are float64. ``ball`` (a :class:`RowBall` holding the rows; found from
+    ``X`` when None) decides the form of ``full`` components: pass the same ball for every
+    block of a data set so that their statistics add up.
 
     Parameters
     ----------
@@ -591,16 +749,11 @@ def sufficient_statistics(
     if precisions_cholesky is None:
         precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
     dtype = compute_dtype(X)
-    components = _Components(weights, means, precisions_cholesky, covariance_type, dtype)
+    n_threads = effective_n_jobs(n_jobs)
+    components = _prepare(X, weights, means, precisions_cholesky, covariance_type, n_threads, ball)
     n_components, n_features = np.shape(means)
     exact = about is not None
-    whitened = covariance_type == "full" and not exact
-    if exact:
-        reference = np.asarray(about, dtype=np.float64)
-    elif whitened:
-        reference = np.array(means, dtype=np.float64)
-    else:
-        reference = np.broadcast_to(components.centre, (n_components, n_features)).copy()
+    reference = np.asarray(about, dtype=np.float64) if exact else components.references()
     if exact and reference.shape != (n_components, n_features):
         raise ValueError(f"about must have shape {(n_components, n_features)}; got {reference.shape}.")
 
@@ -614,8 +767,8 @@ def sufficient_statistics(
         _weighted_resp(resp, weight)
         if exact:
             moments = _moments_about_points(x, resp, reference, covariance_type)
-        elif whitened:
-            moments = _whitened_moments(resp, features)
+        elif covariance_type == "full":
+            moments = _full_moments(resp, features, components)
         else:
             moments = _moments_about_centre(resp, features, covariance_type)
         total_weight = float(x.shape[0] if weight is None else weight.sum())
@@ -625,14 +778,10 @@ def sufficient_statistics(
         )
 
     per_row = components.numbers_per_row * (2 if exact else 1)
-    parts = ordered_map(chunk, _chunks(X.shape[0], per_row), effective_n_jobs(n_jobs))
     with one_blas_thread():
-        total = _sum_in_order(parts)
-    if whitened:
-        total = replace(total, **dict(zip(
-            ("counts", "sums", "scatters"),
-            components.unwhiten(total.counts, total.sums, total.scatters),
-        )))
+        total = _sum_in_order(ordered_map(chunk, _chunks(X.shape[0], per_row), n_threads))
+    if covariance_type == "full" and not exact:
+        components.unwhiten(total.sums, total.scatters)
     return total
 
 
@@ -641,37 +790,51 @@ def responsibility_statistics(
     resp: np.ndarray,
     covariance_type: str,
     *,
+    sample_weight: np.ndarray | None = None,
     about: np.ndarray | None = None,
     n_jobs: int | None = None,
 ) -> SufficientStatistics:
-    r"""The :class:`SufficientStatistics` of given responsibilities (weights already in them).
+    r"""The :class:`SufficientStatistics` of given responsibilities (``sample_weight``
+    :math:`w_i` multiplies each row of them).
 
     Without ``about`` the statistics are taken about the weighted means
-    :math:`\bar x_k = \sum_i r_{ik} x_i / N_k` themselves (two passes: the means, then the
-    deviations from them), so no digits are lost; ``log_likelihood`` is NaN (no E-step ran).
+    :math:`\bar x_k = \sum_i w_i r_{ik} x_i / N_k` themselves (two passes: the means, then
+    the deviations from them), so no digits are lost; ``log_likelihood`` is NaN (no E-step
+    ran). ``resp`` may be any float type (a one-hot start in float32 takes half the memory);
+    each chunk is converted on its own.
     """
     check_covariance_type(covariance_type)
     X = _as_rows(X)
     dtype = compute_dtype(X)
-    resp = np.asarray(resp, dtype=dtype)
+    resp = np.asarray(resp)
     n_samples, n_features = X.shape
+    if resp.ndim != 2 or resp.shape[0] != n_samples:
+        raise ValueError(f"resp must have shape (N, K) with N = {n_samples}; got {resp.shape}.")
+    sample_weight = _check_sample_weight_shape(sample_weight, n_samples)
     n_components = resp.shape[1]
-    if resp.shape[0] != n_samples:
-        raise ValueError(f"resp has {resp.shape[0]} rows, but X has {n_samples}.")
-    if about is None:
-        counts = resp.sum(axis=0, dtype=np.float64) + 10 * np.finfo(float).eps
-        about = (resp.T @ X).astype(np.float64) / counts[:, None]
-    about = np.asarray(about, dtype=np.float64)
+    n_threads = effective_n_jobs(n_jobs)
+    slices = list(_chunks(n_samples, 2 * n_components * n_features))
 
-    def chunk(rows: slice) -> SufficientStatistics:
-        moments = _moments_about_points(X[rows], resp[rows], about, covariance_type)
-        return SufficientStatistics(
-            *moments, math.nan, float(rows.stop - rows.start), about, covariance_type, dtype.name
-        )
+    def weighted(rows: slice) -> np.ndarray:
+        return _weighted_resp(resp[rows].astype(dtype), None if sample_weight is None else sample_weight[rows])
 
-    parts = ordered_map(chunk, _chunks(n_samples, 2 * n_components * n_features), effective_n_jobs(n_jobs))
     with one_blas_thread():
-        return _sum_in_order(parts)
+        if about is None:
+            def first_moments(rows: slice) -> np.ndarray:
+                r = weighted(rows)
+                return np.column_stack([r.sum(axis=0, dtype=np.float64), (r.T @ X[rows]).astype(np.float64)])
+
+            moments = np.sum(list(ordered_map(first_moments, slices, n_threads)), axis=0)
+            about = moments[:, 1:] / (moments[:, :1] + 10 * np.finfo(float).eps)
+        about = np.asarray(about, dtype=np.float64)
+
+        def chunk(rows: slice) -> SufficientStatistics:
+            weight = None if sample_weight is None else sample_weight[rows]
+            moments = _moments_about_points(X[rows], weighted(rows), about, covariance_type)
+            total = float(rows.stop - rows.start) if weight is None else float(weight.sum())
+            return SufficientStatistics(*moments, math.nan, total, about, covariance_type, dtype.name)
+
+        return _sum_in_order(ordered_map(chunk, slices, n_threads))
 
 
 def _scatter_about_weighted_means(stats: SufficientStatistics, counts: np.ndarray) -> np.ndarray:
@@ -799,7 +962,8 @@ def _expectations(
     if precisions_cholesky is None:
         precisions_cholesky = _precisions_cholesky(covariances, covariance_type)
     dtype = compute_dtype(X)
-    components = _Components(weights, means, precisions_cholesky, covariance_type, dtype)
+    n_threads = effective_n_jobs(n_jobs)
+    components = _prepare(X, weights, means, precisions_cholesky, covariance_type, n_threads)
     out = np.empty((X.shape[0], np.shape(means)[0]), dtype=dtype)
     log_norm = np.empty(X.shape[0], dtype=dtype)
 
@@ -813,7 +977,7 @@ def _expectations(
             out[rows] = block
 
     with one_blas_thread():
-        for _ in ordered_map(chunk, _chunks(X.shape[0], components.numbers_per_row), effective_n_jobs(n_jobs)):
+        for _ in ordered_map(chunk, _chunks(X.shape[0], components.numbers_per_row), n_threads):
             pass
     return out, log_norm
 
@@ -1003,11 +1167,12 @@ def em_iterations(
     check_covariance_type(covariance_type)
     X = _as_rows(X)
     sample_weight = _check_sample_weight_shape(sample_weight, X.shape[0])
+    ball = bounding_ball(X, n_jobs) if covariance_type == "full" else None
 
     def statistics(weights, means, covariances, prec_chol, about):
         return sufficient_statistics(
             X, weights, means, covariances, covariance_type, precisions_cholesky=prec_chol,
-            sample_weight=sample_weight, about=about, n_jobs=n_jobs,
+            sample_weight=sample_weight, about=about, ball=ball, n_jobs=n_jobs,
         )
 
     return em_loop(

@@ -258,3 +258,41 @@ def test_npy_file_round_trip(tmp_path):
     with pytest.raises(ValueError, match="expected a C-ordered"):
         np.save(tmp_path / "v.npy", np.ones(5))
         from_npy(tmp_path / "v.npy", rows_per_block=2)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_map_fit_as_in_memory(data, weights, covariance_type):
+    """With a prior: the data-dependent defaults come from one pass over the blocks (weighted
+    mean and covariance) and the fit is the in-memory MAP fit."""
+    memory, lazy = fit_both(
+        data, covariance_type, sample_weight=weights, prior="default",
+        **same_start(data, covariance_type),
+    )
+    for name in ("mean", "scale"):
+        np.testing.assert_allclose(getattr(lazy.prior_, name), getattr(memory.prior_, name), rtol=1e-12)
+    assert largest_difference(memory, lazy) < 1e-8
+    assert lazy.lower_bound_ == pytest.approx(memory.lower_bound_, abs=1e-10)
+
+
+def test_score_bic_and_aic_in_one_pass_without_loading(data, weights, monkeypatch):
+    model = GaussianMixture(3, random_state=0).fit(data)
+    lazy = da.from_array(data, chunks=(UNEVEN_ROWS, (2, 1)))
+    monkeypatch.setattr(np, "asarray", _refuse_dask(np.asarray))
+    assert model.score(lazy) == pytest.approx(model.score(data), rel=1e-12)
+    assert model.bic(lazy) == pytest.approx(model.bic(data), rel=1e-12)
+    assert model.aic(lazy, weights) == pytest.approx(model.aic(data, weights), rel=1e-12)
+    lazy_weights = da.from_array(weights, chunks=333)
+    assert model.bic(lazy, lazy_weights) == pytest.approx(model.bic(data, weights), rel=1e-12)
+    with pytest.raises(ValueError, match="non-negative"):
+        model.bic(lazy, -weights)
+
+
+def _refuse_dask(asarray):
+    """np.asarray that fails for a whole Dask array (blocks, numpy arrays, are fine)."""
+
+    def guarded(value, *args, **kwargs):
+        if isinstance(value, da.Array) and value.shape[0] == 2000:
+            raise AssertionError("the whole Dask array was loaded")
+        return asarray(value, *args, **kwargs)
+
+    return guarded

@@ -143,3 +143,21 @@ def test_the_log_sum_exp_floor_keeps_subnormals_out_and_sums_exact():
     tiny = resp[resp < 1e-100]
     assert tiny.size == 2 and np.all(tiny >= np.exp(_LOG_FLOOR) / 2)  # floored, not subnormal
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-15)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_covariances_and_precision_factors_round_trip(parameters, covariance_type):
+    """Sigma = (U U^T)^-1 for the factor U of Sigma^-1, from either direction."""
+    from gmmlib import _covariance as cov
+
+    *_, shapes = parameters
+    covariances = shapes[covariance_type]
+    factor = cov.precisions_cholesky(covariances, covariance_type)
+    np.testing.assert_allclose(
+        cov.covariances_from_precisions_cholesky(factor, covariance_type), covariances, rtol=1e-12
+    )
+    precisions = cov.precisions_from_cholesky(factor, covariance_type)
+    again = cov.precisions_cholesky_from_precisions(precisions, covariance_type)
+    np.testing.assert_allclose(
+        cov.covariances_from_precisions_cholesky(again, covariance_type), covariances, rtol=1e-12
+    )

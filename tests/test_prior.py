@@ -277,3 +277,65 @@ def test_map_em_survives_where_maximum_likelihood_collapses(covariance_type):
         floor = np.min(prior.scale) / (counts + prior.dof + d + 2)
         smallest = np.min(final.covariances)
     assert smallest >= floor > 1e-3
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_the_estimator_runs_the_same_map_em_as_em_history(covariance_type):
+    rng = np.random.default_rng(11)
+    X = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(40, 2)) + 4.0])
+    start = GaussianMixture(2, covariance_type=covariance_type, max_iter=0, random_state=0).fit(X)
+    prior = default_prior(X, covariance_type, 2)
+    path = em.em_history(
+        X, start.weights_, start.means_, start.covariances_, covariance_type, n_iter=12,
+        reg_covar=1e-6, prior=prior,
+    )
+    precisions = {"full": np.linalg.inv, "tied": np.linalg.inv}.get(covariance_type, lambda c: 1 / c)
+    model = GaussianMixture(
+        2, covariance_type=covariance_type, prior="default", max_iter=12, tol=0.0,
+        weights_init=start.weights_, means_init=start.means_,
+        precisions_init=precisions(start.covariances_),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    np.testing.assert_allclose(model.lower_bounds_, [s.mean_log_likelihood for s in path[:12]], rtol=1e-9)
+    for got, want in zip((model.weights_, model.means_, model.covariances_), path[12][:3]):
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+    # bic and aic are computed from the log-likelihood at the MAP estimate (mclust's practice)
+    log_likelihood = em.log_likelihood(X, *path[12][:3], covariance_type).sum()
+    assert model.bic(X) == pytest.approx(-2 * log_likelihood + model.n_parameters() * np.log(100))
+
+
+@pytest.mark.parametrize("prior", ["defaults", 3, {"dof": 3}])
+def test_a_bad_prior_parameter_is_refused(prior):
+    with pytest.raises(ValueError, match="prior must be None"):
+        GaussianMixture(2, prior=prior).fit(np.random.default_rng(0).normal(size=(30, 2)))
+
+
+def test_given_hyperparameters_are_kept_and_the_rest_filled():
+    X = np.random.default_rng(1).normal(size=(50, 3))
+    model = GaussianMixture(2, prior=ConjugatePrior(shrinkage=0.5, dof=7.0), random_state=0).fit(X)
+    assert (model.prior_.shrinkage, model.prior_.dof) == (0.5, 7.0)
+    np.testing.assert_allclose(model.prior_.mean, X.mean(axis=0))
+    assert GaussianMixture(2, random_state=0).fit(X).prior_ is None
+
+
+def test_with_a_prior_integer_weights_are_repeated_rows():
+    """The prior's data moments and the MAP fit from the same start: weights as repetition."""
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(size=(30, 2)), rng.normal(size=(20, 2)) + 3.0])
+    weight = rng.integers(0, 4, size=len(X)).astype(float)
+    repeated = np.repeat(X, weight.astype(int), axis=0)
+    params = dict(
+        prior="default", max_iter=20, tol=0.0, weights_init=[0.5, 0.5],
+        means_init=X[[0, 40]], precisions_init=np.stack([np.eye(2)] * 2),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = GaussianMixture(2, **params).fit(X, sample_weight=weight)
+        copies = GaussianMixture(2, **params).fit(repeated)
+    for name in ("mean", "scale"):
+        np.testing.assert_allclose(getattr(weighted.prior_, name), getattr(copies.prior_, name), rtol=1e-12)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(weighted, name), getattr(copies, name), rtol=1e-10)
+    np.testing.assert_allclose(weighted.lower_bounds_, copies.lower_bounds_, rtol=1e-10)
