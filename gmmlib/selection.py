@@ -44,7 +44,7 @@ from ._covariance import (
     n_parameters,
 )
 from ._validation import is_integer
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, check_sample_weight
 
 __all__ = ["select_model", "ModelSelection", "degenerate_components", "flat_directions"]
 
@@ -74,7 +74,9 @@ def _minimum_points(covariance_type: str, n_features: int) -> int:
     return {"full": n_features + 1, "diag": 2, "spherical": 2, "tied": 0}[covariance_type]
 
 
-def degenerate_components(model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL) -> np.ndarray:
+def degenerate_components(
+    model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL, sample_weight: Any = None
+) -> np.ndarray:
     r"""Which components of a fitted mixture have collapsed.
 
     Component :math:`k` of a model fitted on ``X`` (:math:`N` points, :math:`d` features)
@@ -103,6 +105,9 @@ def degenerate_components(model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL) 
         The data the model was fitted on.
     rtol : float, default=1e-8
         Relative spread below which a direction counts as collapsed.
+    sample_weight : array-like of shape (n_samples,), optional
+        The weights the model was fitted with: :math:`N = \sum_i w_i` and :math:`S` is the
+        weighted covariance (frequency weights, as in the fit).
 
     Returns
     -------
@@ -115,13 +120,13 @@ def degenerate_components(model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL) 
             f"{np.shape(model.means_)[1]} features; got shape {X.shape}."
         )
     n_samples, n_features = X.shape
+    weight = check_sample_weight(sample_weight, n_samples)
     covariance_type = check_covariance_type(getattr(model, "covariance_type", "full"))
     reg_covar = float(getattr(model, "reg_covar", 0.0))
-    too_small = np.asarray(model.weights_) * n_samples < _minimum_points(
-        covariance_type, n_features
-    )
+    size = n_samples if weight is None else float(weight.sum())
+    too_small = np.asarray(model.weights_) * size < _minimum_points(covariance_type, n_features)
 
-    spread = np.atleast_2d(np.cov(X, rowvar=False, bias=True))
+    spread = np.atleast_2d(np.cov(X, rowvar=False, bias=True, aweights=weight))
     floor = (
         reg_covar
         if reg_covar > 0
@@ -151,7 +156,9 @@ class _Fit(NamedTuple):
     degenerate: bool
 
 
-def _converge(model: GaussianMixture, X: Any, tol: float) -> GaussianMixture:
+def _converge(
+    model: GaussianMixture, X: Any, tol: float, weight: np.ndarray | None = None
+) -> GaussianMixture:
     r"""Continue a fitted ``model`` until the total log-likelihood :math:`L` changes by less
     than ``tol`` :math:`\cdot\max(1, |L|)` per iteration.
 
@@ -159,9 +166,10 @@ def _converge(model: GaussianMixture, X: Any, tol: float) -> GaussianMixture:
     meaning); the first fit's :math:`|L|` sets the scale, and the fit continues from where
     it stopped (``warm_start``) with the tolerance that scale implies.
     """
-    scale = max(1.0, abs(float(model.lower_bound_)) * len(X))
-    model.set_params(warm_start=True, tol=tol * scale / len(X))
-    model.fit(X)
+    n = _total_weight(X, weight)
+    scale = max(1.0, abs(float(model.lower_bound_)) * n)
+    model.set_params(warm_start=True, tol=tol * scale / n)
+    model.fit(X, sample_weight=weight)
     return model.set_params(warm_start=False)
 
 
@@ -187,10 +195,14 @@ def _split_start(model: Any, covariance_type: str) -> dict[str, np.ndarray]:
     return {"weights_init": weights, "means_init": means, "precisions_init": precisions}
 
 
-def _rank(model: GaussianMixture, X: Any) -> tuple[bool, float]:
+def _total_weight(X: Any, weight: np.ndarray | None) -> float:
+    return float(len(X) if weight is None else weight.sum())
+
+
+def _rank(model: GaussianMixture, X: Any, weight: np.ndarray | None) -> tuple[bool, float]:
     """How good a fitted start is: (has not collapsed, total log-likelihood on ``X``)."""
-    degenerate = bool(degenerate_components(model, np.asarray(X)).any())
-    return not degenerate, float(model.score(X)) * len(X)
+    degenerate = bool(degenerate_components(model, np.asarray(X), sample_weight=weight).any())
+    return not degenerate, float(model.score(X, sample_weight=weight)) * _total_weight(X, weight)
 
 
 def _fit_or_none(fit: Callable[..., Any], *args: Any) -> Any:
@@ -214,6 +226,7 @@ def _fit_path(
     seeds: np.ndarray,
     params: dict[str, Any],
     tol: float,
+    weight: np.ndarray | None = None,
 ) -> list[_Fit]:
     """Fit every size in ``sizes`` (ascending) of one covariance type on one split.
 
@@ -228,6 +241,8 @@ def _fit_path(
     """
     rows = (lambda index: X.iloc[index]) if isinstance(X, pd.DataFrame) else (lambda index: X[index])
     X_train = X if train is None else rows(train)
+    w_train = weight if weight is None or train is None else weight[train]
+    w_test = weight if weight is None or test is None else weight[test]
     fits: list[_Fit] = []
     previous = None
     with threadpool_limits(1):
@@ -240,26 +255,32 @@ def _fit_path(
                 _fit_or_none(
                     GaussianMixture(size, covariance_type=covariance_type, **params, **start).fit,
                     X_train,
+                    None,
+                    w_train,
                 )
                 for start in starts
             ]
-            ranked = [(_rank(model, X_train), i) for i, model in enumerate(models) if model is not None]
+            ranked = [
+                (_rank(model, X_train, w_train), i) for i, model in enumerate(models) if model is not None
+            ]
             best = models[max(ranked)[1]] if ranked else None
             if best is not None:
-                best = _fit_or_none(_converge, best, X_train, tol)
+                best = _fit_or_none(_converge, best, X_train, tol, w_train)
             if best is None:
                 nan = float("nan")
                 fits.append(_Fit(None, nan, nan, nan, False, True))
                 previous = None
                 continue
-            usable, log_likelihood = _rank(best, X_train)
+            usable, log_likelihood = _rank(best, X_train, w_train)
             previous = best if usable else None
             if test is None:
                 resp = best.predict_proba(X_train)
-                entropy = float(-np.sum(resp * np.log(np.maximum(resp, np.finfo(float).tiny))))
+                terms = -np.sum(resp * np.log(np.maximum(resp, np.finfo(float).tiny)), axis=1)
+                entropy = float(terms.sum() if w_train is None else w_train @ terms)
                 held_out = float("nan")
             else:
-                entropy, held_out = float("nan"), float(best.score(rows(test)))
+                entropy = float("nan")
+                held_out = float(best.score(rows(test), sample_weight=w_test))
             fits.append(
                 _Fit(best, log_likelihood, entropy, held_out, bool(best.converged_), not usable)
             )
@@ -415,6 +436,8 @@ def select_model(
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
     progress: bool = False,
+    sample_weight: Any = None,
+    prior: Any = None,
 ) -> ModelSelection:
     r"""Fit every candidate mixture and choose one by BIC, AIC, ICL or held-out likelihood.
 
@@ -476,6 +499,19 @@ def select_model(
         ``None``: one).
     progress : bool, default=False
         Show a tqdm progress bar (one step per covariance type and fold).
+    sample_weight : array-like of shape (n_samples,), optional
+        Frequency weights (row :math:`i` counts :math:`w_i` times; see
+        :meth:`GaussianMixture.fit`), used in every fit, in the ranking of starts, in
+        :func:`degenerate_components` and in the criteria: :math:`\log\hat L =
+        \sum_i w_i \log p(x_i)`, :math:`N = \sum_i w_i` in BIC, the entropy weighted by
+        :math:`w_i` in ICL, and the held-out score weighted by the held-out rows' weights.
+        With ``"cv"`` a row and its weight go to one fold together (so integer weights are
+        repeated rows everywhere but in the folds, where copies of a row stay together).
+    prior : None, "default" or gmmlib.prior.ConjugatePrior
+        Passed to every :class:`~gmmlib.GaussianMixture`: each candidate is then the MAP fit
+        under the conjugate prior (its defaults depend on the number of components), and BIC,
+        AIC and ICL use the log-likelihood at the MAP estimate, as R's mclust does with
+        ``priorControl()`` (Fraley & Raftery, 2007).
 
     Returns
     -------
@@ -505,7 +541,8 @@ def select_model(
         raise ValueError(f"n_init must be a positive integer; got {n_init!r}.")
     if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and 0 <= tol < 1):
         raise ValueError(f"tol must be a relative tolerance in [0, 1), e.g. 1e-8; got {tol!r}.")
-    _check_not_flat(X, names)
+    weight = check_sample_weight(sample_weight, len(X))
+    _check_not_flat(X if weight is None else X[weight > 0], names)
     rng = check_random_state(random_state)
     splits: list[tuple[np.ndarray | None, np.ndarray | None]] = [(None, None)]
     if criterion == "cv":
@@ -513,20 +550,21 @@ def select_model(
             raise ValueError(f"cv must be an integer between 2 and n_samples={len(X)}; got {cv!r}.")
         folds = KFold(int(cv), shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max))
         splits += list(folds.split(X))
-    smallest_fit = min(len(X) if train is None else len(train) for train, _ in splits)
+    counted = np.ones(len(X), bool) if weight is None else weight > 0
+    smallest_fit = min(int(counted.sum() if train is None else counted[train].sum()) for train, _ in splits)
     if max(sizes) > smallest_fit:
         raise ValueError(
             f"n_components goes up to {max(sizes)} but a fit sees only {smallest_fit} points; "
             "use fewer components (or fewer folds)."
         )
 
-    params = dict(max_iter=max_iter, reg_covar=reg_covar, init_params=init_params)
+    params = dict(max_iter=max_iter, reg_covar=reg_covar, init_params=init_params, prior=prior)
     seeds = rng.randint(
         np.iinfo(np.int32).max, size=(len(types), len(splits), len(sizes), n_init)
     )
     data = X if names is None else pd.DataFrame(X, columns=names)
     jobs = [
-        delayed(_fit_path)(data, train, test, sizes, t, seeds[c, s], params, tol)
+        delayed(_fit_path)(data, train, test, sizes, t, seeds[c, s], params, tol, weight)
         for c, t in enumerate(types)
         for s, (train, test) in enumerate(splits)
     ]
@@ -539,7 +577,7 @@ def select_model(
         for index, k in enumerate(sizes):
             fit, fold_fits = full[index], [path[index] for path in fold_paths]
             ll, p = fit.log_likelihood, n_parameters(k, X.shape[1], t)
-            bic = -2 * ll + p * np.log(len(X))
+            bic = -2 * ll + p * np.log(_total_weight(X, weight))
             row = {
                 "n_components": k,
                 "covariance_type": t,

@@ -452,3 +452,52 @@ def test_a_dataframe_keeps_its_column_names(moons):
 def test_tol_is_a_relative_tolerance(moons):
     with pytest.raises(ValueError, match="tol must be a relative tolerance"):
         select_model(moons, [1], tol=2.0)
+
+
+def test_integer_weights_give_the_table_of_repeated_rows():
+    """Every candidate converges to the same maximum from weighted rows as from copies."""
+    from gmmlib.datasets import blobs
+
+    X = blobs(200, random_state=2)[0]
+    weight = np.random.RandomState(3).randint(1, 4, size=len(X)).astype(float)
+    weighted = select_model(X, range(1, 6), ("full", "diag"), random_state=0, sample_weight=weight)
+    copies = select_model(np.repeat(X, weight.astype(int), axis=0), range(1, 6), ("full", "diag"), random_state=0)
+    for column in ("log_likelihood", "bic", "aic", "icl"):
+        np.testing.assert_allclose(weighted.table[column], copies.table[column], rtol=1e-6)
+    assert weighted.best_params_ == copies.best_params_
+
+
+def test_zero_weights_are_missing_rows():
+    from gmmlib.datasets import blobs
+
+    X = blobs(200, random_state=4)[0]
+    weight = np.ones(len(X))
+    weight[::4] = 0.0
+    weighted = select_model(X, range(1, 5), ("diag",), random_state=0, sample_weight=weight)
+    kept = select_model(X[weight > 0], range(1, 5), ("diag",), random_state=0)
+    for column in ("log_likelihood", "bic", "icl"):
+        np.testing.assert_allclose(weighted.table[column], kept.table[column], rtol=1e-6)
+    cv = select_model(X, range(1, 4), ("diag",), criterion="cv", cv=3, random_state=0, sample_weight=weight)
+    assert np.isfinite(cv.table["cv_log_likelihood"]).all()
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [(-np.ones(50), "must not be negative"), (np.ones(49), "one weight per row"), (np.zeros(50), "zero everywhere")],
+)
+def test_bad_weights_are_refused(weight, message):
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match=message):
+        select_model(X, range(1, 3), ("diag",), sample_weight=weight)
+
+
+def test_with_a_prior_every_candidate_is_the_map_fit():
+    from gmmlib.datasets import blobs
+
+    X = blobs(150, random_state=5)[0]
+    chosen = select_model(X, range(1, 5), ("full",), random_state=0, prior="default")
+    for model in chosen.estimators_:
+        assert model.prior_ is not None and model.prior_.dof == 4.0
+    assert chosen.best_params_["n_components"] == 4
+    with pytest.raises(ValueError, match="prior must be None"):
+        select_model(X, range(1, 3), ("full",), prior="mclust")
