@@ -496,8 +496,11 @@ def test_with_a_prior_every_candidate_is_the_map_fit():
 
     X = blobs(150, random_state=5)[0]
     chosen = select_model(X, range(1, 5), ("full",), random_state=0, prior="default")
-    for model in chosen.estimators_:
+    for model, log_likelihood in zip(chosen.estimators_, chosen.table["log_likelihood"]):
         assert model.prior_ is not None and model.prior_.dof == 4.0
-    assert chosen.best_params_["n_components"] == 4
+        # the criteria use the log-likelihood at the MAP estimate
+        assert log_likelihood == pytest.approx(model.score(X) * len(X), rel=1e-12)
+    plain = select_model(X, range(1, 5), ("full",), random_state=0)
+    assert not np.allclose(chosen.table["log_likelihood"][1:], plain.table["log_likelihood"][1:])
     with pytest.raises(ValueError, match="prior must be None"):
         select_model(X, range(1, 3), ("full",), prior="mclust")
