@@ -9,7 +9,8 @@ Run with ``.venv/bin/python benchmarks/bench_dask.py`` (about two minutes on two
    task memory-maps the file and copies out its own block of rows, and each iteration is one
    pass over the blocks (:mod:`gmmlib._dask`); progress is printed per iteration;
 3. fits the same data, loaded into this process's memory, from the same start for the same
-   iterations with the in-memory EM (:func:`gmmlib.em.em_iterations`);
+   iterations with the in-memory EM (:func:`gmmlib.em.em_iterations`), on one core and on
+   all cores;
 4. prints the time per iteration of both, the largest parameter difference between them,
    and the peak resident memory (``VmHWM``) of the client and of each worker (the
    client's peak is taken before it loads the data for step 3).
@@ -30,7 +31,7 @@ import numpy as np
 from gmmlib import GaussianMixture, em
 from gmmlib import _covariance as cov
 from gmmlib import _dask
-from gmmlib.mixture import _one_blas_thread
+from gmmlib._parallel import effective_n_jobs, one_blas_thread
 
 MiB = 2**20
 
@@ -113,11 +114,15 @@ def main() -> None:
         if args.skip_in_memory:
             return
         X = np.load(path)
-        with _one_blas_thread():
-            states = em.em_iterations(X, *start, args.covariance_type, reg_covar=1e-6)
-            memory_state, memory_times = timed_iterations(states, args.iterations, "in memory")
-        print(f"In memory (1 core): {np.median(memory_times):.2f} s per iteration (median); "
-              f"process peak {_dask.peak_resident_mib():.0f} MiB")
+        cores = effective_n_jobs()
+        for n_jobs, label in ((1, "1 core"), (None, f"{cores} cores")):
+            with one_blas_thread():
+                states = em.em_iterations(
+                    X, *start, args.covariance_type, reg_covar=1e-6, n_jobs=n_jobs
+                )
+                memory_state, memory_times = timed_iterations(states, args.iterations, "in memory")
+            print(f"In memory ({label}): {np.median(memory_times):.2f} s per iteration (median); "
+                  f"process peak {_dask.peak_resident_mib():.0f} MiB")
         difference = max(
             float(np.max(np.abs(a - b)))
             for a, b in zip(lazy_state[:3], memory_state[:3])

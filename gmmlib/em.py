@@ -558,7 +558,9 @@ class SufficientStatistics:
             self.about is other.about or np.array_equal(self.about, other.about)
         ):
             raise ValueError(
-                "Only statistics of the same covariance type about the same points add up."
+                "Only statistics of the same covariance type about the same points add up: "
+                "compute every part with the same about=, or (full) the same ball= "
+                "(gmmlib.em.bounding_ball of all the rows)."
             )
         return SufficientStatistics(
             self.counts + other.counts,

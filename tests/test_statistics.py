@@ -75,7 +75,7 @@ def test_statistics_about_different_points_do_not_add(data):
     params = start(X, resp, "diag")
     a = em.sufficient_statistics(X[:10], *params, "diag")
     b = em.sufficient_statistics(X[10:], *params, "diag", about=params[1])
-    with pytest.raises(ValueError, match="same points"):
+    with pytest.raises(ValueError, match="same points add up"):
         a + b
 
 
