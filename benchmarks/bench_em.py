@@ -5,8 +5,9 @@ sizes PyCave publishes, ``--quick`` a smaller run). It prints, in one run:
 
 1. the machine: the rate of the matrix product that dominates EM (a 4,096-row chunk times
    a 33 x 512 matrix), on one core and on all cores, in float64 and float32;
-2. for each covariance type, on data whose clusters overlap and on separated clusters
-   (100,000 x 32, 16 components): scikit-learn timed as installed and on one BLAS thread
+2. for each covariance type, on data whose clusters overlap, on separated clusters, and on
+   overlapping clusters some of which are very thin (100,000 x 32, 16 components; see
+   :data:`DATA`): scikit-learn timed as installed and on one BLAS thread
    (the ratio is against its faster setting), gmmlib on one thread and on all cores, and
    gmmlib on float32 data; all from identical ``weights_init``/``means_init``/
    ``precisions_init`` for the same iterations (``tol=0``); the best of ``--repeats`` times,
@@ -38,7 +39,15 @@ from gmmlib._covariance import precisions_cholesky, precisions_of_variances
 from gmmlib._parallel import effective_n_jobs
 from gmmlib.datasets import gaussian_clusters
 
-DATA = {"overlapping": 0.5, "separated": 4.0}  # separation of the cluster centres
+#: The data sets, as keyword arguments of gmmlib.datasets.gaussian_clusters: tilted and
+#: stretched clusters (covariances of condition number 100) whose centres are close
+#: (overlapping) or apart (separated), and clusters as random linear maps of a round one,
+#: some of them very thin (condition numbers up to 1e6), overlapping.
+DATA = {
+    "overlapping": {"separation": 0.5, "condition": 100.0},
+    "separated": {"separation": 4.0, "condition": 100.0},
+    "thin, overlapping": {"separation": 0.5, "condition": None},
+}
 
 
 def gemm_rate(dtype, n_threads: int, seconds: float = 1.0) -> float:
@@ -180,7 +189,7 @@ def grid(repeats: int) -> None:
     print("\nPyCave's sizes (seconds per EM iteration; fewer iterations on the largest):")
     print(f"  {'size':>22} {'type':>5} {'dtype':>7} {'scikit-learn':>13} {'gmmlib':>8} {'speed-up':>9}")
     for n, d, k in PYCAVE_GRID:
-        X64, _ = gaussian_clusters(n, d, k, random_state=2)
+        X64, _ = gaussian_clusters(n, d, k, random_state=2, **DATA["separated"])
         n_iter = 10 if n * d * k < 10**9 else 2
         for covariance_type in ("diag", "full"):
             for dtype in (np.float64, np.float32):
@@ -233,13 +242,11 @@ def main() -> None:
             f"{every:.0f} on {cores}"
         )
     for label in args.data:
-        X, _ = gaussian_clusters(
-            args.n_samples, args.n_features, args.n_components, separation=DATA[label]
-        )
+        X, _ = gaussian_clusters(args.n_samples, args.n_features, args.n_components, **DATA[label])
         print(
             f"\nEM on {args.n_samples:,} x {args.n_features} data, {args.n_components} components, "
-            f"{label} clusters (centres N(0, {DATA[label]}^2 I)); {args.n_iter} iterations from the "
-            f"same start, best of {args.repeats}:"
+            f"{label} clusters ({DATA[label]}); {args.n_iter} iterations from the same start, "
+            f"best of {args.repeats}:"
         )
         for covariance_type in args.covariance_types:
             compare(X, args.n_components, covariance_type, args.n_iter, args.repeats, rates)

@@ -149,6 +149,7 @@ def gaussian_clusters(
     n_components: int,
     *,
     separation: float = 4.0,
+    condition: float | None = None,
     random_state: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Points from a random mixture of ``n_components`` anisotropic Gaussians.
@@ -156,9 +157,13 @@ def gaussian_clusters(
     Centres are drawn from :math:`\mathcal N(0, s^2 I)` with :math:`s` = ``separation``;
     each cluster is :math:`\mu_k + A_k z` with :math:`z \sim \mathcal N(0, I)` and a random
     matrix :math:`A_k` (entries :math:`\mathcal N(0, 1/d)`), so clusters are tilted,
-    stretched (some very thin) and, with the default :math:`s = 4`, overlap a little;
-    :math:`s = 0.5` makes them overlap heavily. Labels are uniform. Used by the benchmarks
-    and the tests.
+    stretched (some very thin: the condition numbers of their covariances reach
+    :math:`10^5` and more) and, with the default :math:`s = 4`, overlap a little;
+    :math:`s = 0.5` makes them overlap heavily. With ``condition`` :math:`c` instead, each
+    :math:`A_k` is a random rotation times a diagonal of singular values spread evenly
+    (in logarithm) over :math:`[c^{-1/4}, c^{1/4}]`, so that every covariance has
+    condition number :math:`c`: tilted and stretched clusters, none of them thin. Labels
+    are uniform. Used by the benchmarks and the tests.
 
     Returns
     -------
@@ -169,8 +174,16 @@ def gaussian_clusters(
     rng = np.random.RandomState(random_state)
     if not (isinstance(separation, (int, float)) and np.isfinite(separation) and separation >= 0):
         raise ValueError(f"separation must be a non-negative number; got {separation!r}.")
+    if condition is not None and not (
+        isinstance(condition, (int, float)) and np.isfinite(condition) and condition >= 1
+    ):
+        raise ValueError(f"condition must be None or a number >= 1; got {condition!r}.")
     centres = rng.normal(scale=float(separation), size=(n_components, n_features))
     labels = rng.randint(n_components, size=n_samples)
     shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
+    if condition is not None:
+        rotations = np.linalg.qr(shapes)[0]
+        spread = np.float64(condition) ** np.linspace(-0.25, 0.25, n_features)
+        shapes = spread[None, :, None] * rotations  # x = z diag(s) Q: covariance Q^T diag(s^2) Q
     noise = rng.normal(size=(n_samples, n_features))
     return centres[labels] + np.einsum("nd,nde->ne", noise, shapes[labels]), labels

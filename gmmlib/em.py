@@ -65,6 +65,7 @@ float64.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -101,9 +102,11 @@ _LOG_FLOOR_32 = -80.0
 _CANCELLATION_LIMIT = 1e5
 _CANCELLATION_LIMIT_32 = 1e2
 
-#: ``full``: a component takes the exponential-family form when the estimated rounding error
-#: of its log-densities, in nats, stays below this (see :class:`_Components`).
-_FAMILY_TOLERANCE = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-2}
+#: ``full``: a component takes the exponential-family form when the bound on the rounding
+#: error of its log-densities, in nats, stays below this (see :class:`_Components`). The
+#: bound holds for the farthest row; measured errors are about 100 times smaller (float64:
+#: below 1e-9 nats; float32: below 1e-3, about what float32 whitening gives).
+_FAMILY_TOLERANCE = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-1}
 
 #: ``full``: the whitened points :math:`(x - \mu_k) U_k` come from one product about the
 #: centre; a component whose points could be off by more than this is recomputed.
@@ -112,6 +115,19 @@ _WHITENING_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-3}
 #: The diagonal and spherical log-densities are an expanded square; entries whose rounding
 #: error could exceed this many nats per nat of their size are recomputed from deviations.
 _EXPANSION_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
+
+
+def _on_one_blas_thread(function):
+    """Run ``function`` with BLAS on one thread (see :func:`gmmlib._parallel.one_blas_thread`):
+    the chunks, not BLAS, are spread over the cores, and the small matrices of a pass (a
+    triangular solve per component) cost far more than they gain on several BLAS threads."""
+
+    @functools.wraps(function)
+    def on_one_thread(*args, **kwargs):
+        with one_blas_thread():
+            return function(*args, **kwargs)
+
+    return on_one_thread
 
 
 def _log_floor(dtype: np.dtype) -> float:
@@ -376,41 +392,42 @@ class _Components:
             )
 
     def log_prob(self, X: np.ndarray) -> tuple[np.ndarray, object]:
-        """The ``(rows, K)`` weighted log-densities of a chunk ``X``, and what the chunk's
-        statistics are computed from: its features (:func:`_features` about the centre
-        :math:`c`), and for ``full`` also the whitened points of the whitened components."""
+        """The weighted log-densities of a chunk ``X``, component by component: shape
+        ``(K, rows)``, so that sums and maxima over the components run along whole rows of
+        memory. Also returns what the chunk's statistics are computed from: its features
+        (:func:`_features` about the centre :math:`c`), and for ``full`` also the whitened
+        points of the whitened components, shape ``(K_w, d, rows)``."""
         n_rows, n_features = X.shape
         features = _features(X, self.kind, self.centre)
-        out = _buffer("log_prob", (n_rows, self.n_components), self.dtype)
+        out = _buffer("log_prob", (self.n_components, n_rows), self.dtype)
         if self.covariance_type in ("diag", "spherical"):
-            np.matmul(features.T, self.matrix, out=out)
+            np.matmul(self.matrix.T, features, out=out)
             self._make_exact(out, X, features[n_features + 1 :].sum(axis=0))
             return out, features
-        x = features[:n_features].T
+        x = features[:n_features]
         if self.covariance_type == "tied":  # exact differences: |y|^2 - 2 y.m + |m|^2 loses digits
-            y = _buffer("whitened", (n_rows, self.n_components, n_features), self.dtype)
-            np.subtract((x @ self.matrix)[:, None, :], self.projected_means, out=y)
-            np.einsum("nkd,nkd->nk", y, y, out=out)
+            y = _buffer("whitened", (self.n_components, n_features, n_rows), self.dtype)
+            np.subtract((self.matrix.T @ x)[None], self.projected_means[:, :, None], out=y)
+            np.einsum("kdn,kdn->kn", y, y, out=out)
             out *= -0.5
-            out += self.constant
+            out += self.constant[:, None]
             return out, features
         family, whitened = self.family, self.whitened
         if family.size == self.n_components:
-            np.matmul(features.T, self.family_matrix, out=out)
+            np.matmul(self.family_matrix.T, features, out=out)
         elif family.size:
-            out[:, family] = features.T @ self.family_matrix
+            out[family] = self.family_matrix.T @ features
         y = None
         if whitened.size:
-            y = _buffer("whitened", (n_rows, whitened.size, n_features), self.dtype)
-            np.matmul(features[: n_features + 1].T, self.matrix, out=y.reshape(n_rows, -1))
+            y = _buffer("whitened", (whitened.size, n_features, n_rows), self.dtype)
+            np.matmul(self.matrix.T, features[: n_features + 1], out=y.reshape(-1, n_rows))
             self._make_whitening_exact(y, X, x)
-            norms = np.einsum("nkd,nkd->nk", y, y)
+            norms = out if whitened.size == self.n_components else np.empty((whitened.size, n_rows), self.dtype)
+            np.einsum("kdn,kdn->kn", y, y, out=norms)
             norms *= -0.5
-            norms += self.constant[whitened]
-            if whitened.size == self.n_components:
-                out[...] = norms
-            else:
-                out[:, whitened] = norms
+            norms += self.constant[whitened, None]
+            if norms is not out:
+                out[whitened] = norms
         return out, (features, y)
 
     def _make_whitening_exact(self, y: np.ndarray, X: np.ndarray, x: np.ndarray) -> None:
@@ -423,12 +440,12 @@ class _Components:
         recomputed as :math:`(x - \mu_k) U_k`; usually there are none.
         """
         with np.errstate(over="ignore", invalid="ignore"):
-            radius = math.sqrt(float(np.einsum("ij,ij->i", x, x).max(initial=0.0)))
+            radius = math.sqrt(float(np.einsum("dn,dn->n", x, x).max(initial=0.0)))
             error = self.whitening_error * (radius + self.mean_distances)
         for j in np.flatnonzero(error > _WHITENING_TOLERANCE[self.dtype]):
             k = self.whitened[j]
             deviation = (X - self.centre) - self.means[k]
-            y[:, j, :] = deviation @ self.prec_chol[k]
+            y[j] = (deviation @ self.prec_chol[k]).T
 
     def unwhiten(self, sums: np.ndarray, scatters: np.ndarray) -> None:
         r"""``full``, in place for the whitened components: :math:`s_k = (\sum_i r_{ik}
@@ -465,21 +482,67 @@ class _Components:
         largest = x_norms.max(initial=0.0) * self.error_scale + self.mean_norms * self.error_scale
         if largest.max(initial=0.0) <= tolerance:  # the usual case, at O(rows + K) cost
             return
-        bound = np.multiply.outer(x_norms.astype(np.float64), self.error_scale)
-        bound += self.mean_norms * self.error_scale
+        if largest.max() <= tolerance * (1.0 + float(np.abs(out).min())):  # one pass more
+            return
+        bound = np.multiply.outer(self.error_scale, x_norms.astype(np.float64))
+        bound += (self.mean_norms * self.error_scale)[:, None]
         suspect = bound > tolerance * (1.0 + np.abs(out))
         if not suspect.any():
             return
-        guaranteed_max = (out - bound).max(axis=1, keepdims=True)
+        guaranteed_max = (out - bound).max(axis=0, keepdims=True)
         suspect &= out + bound >= guaranteed_max + _log_floor(self.dtype)
-        rows, components = np.nonzero(suspect)
+        components, rows = np.nonzero(suspect)
         for part in _chunks(len(rows), self.n_features):
             r, k = rows[part], components[part]
             difference = (X[r] - self.centre) - self.means[k]
             difference *= difference
-            out[r, k] = self.constant64[k] - 0.5 * np.einsum(
+            out[k, r] = self.constant64[k] - 0.5 * np.einsum(
                 "ij,ij->i", difference, self.precisions[k]
             )
+
+
+def _normalise_columns(
+    weighted_log_prob: np.ndarray,
+    log_weights: np.ndarray,
+    resp: np.ndarray | None = None,
+    *,
+    keep_log: bool = True,
+) -> np.ndarray:
+    r"""Turn :math:`\log \pi_k \mathcal N(x_i\mid\cdot)`, shape ``(K, rows)``, into
+    :math:`\log r_{ik}` in place.
+
+    Returns :math:`\log p(x_i) = \log\sum_k \exp(\cdot)` per row, by the log-sum-exp trick:
+    subtract each row's maximum over the components before exponentiating so nothing
+    overflows (terms are floored at :data:`_LOG_FLOOR` below the maximum). If ``resp`` is
+    given, the responsibilities :math:`r_{ik}` themselves are written into it, from the same
+    exponentials (``keep_log=False``: only there, and ``weighted_log_prob`` is left as
+    scratch).
+
+    A row that is :math:`-\infty` for every component (a point so far from all of them that
+    every density underflows) has :math:`\log p(x_i) = -\infty`: the floor is relative to
+    a finite maximum and never turns such a row into a finite number. Its responsibilities
+    are :math:`0/0`, undefined; they are set to the weights :math:`\pi_k`
+    (``log_weights`` = :math:`\log \pi_k`), what is known before seeing the point, so no
+    NaN reaches predictions or M-steps.
+    """
+    row_max = weighted_log_prob.max(axis=0, keepdims=True)
+    unexplained = np.flatnonzero(~(row_max[0] > -np.inf))
+    row_max[0, unexplained] = 0.0
+    shifted = np.subtract(weighted_log_prob, row_max, out=None if keep_log else weighted_log_prob)
+    np.maximum(shifted, _log_floor(shifted.dtype), out=shifted)
+    terms = np.exp(shifted, out=shifted)
+    total = terms.sum(axis=0)
+    log_norm = np.log(total) + row_max[0]
+    log_norm[unexplained] = -np.inf
+    weights = log_weights.astype(weighted_log_prob.dtype)[:, None]
+    if keep_log:
+        with np.errstate(invalid="ignore"):
+            weighted_log_prob -= log_norm
+        weighted_log_prob[:, unexplained] = weights
+    if resp is not None:
+        np.divide(terms, total, out=resp)
+        resp[:, unexplained] = np.exp(weights)
+    return log_norm
 
 
 def _normalise_log(
@@ -489,38 +552,10 @@ def _normalise_log(
     *,
     keep_log: bool = True,
 ) -> np.ndarray:
-    r"""Turn :math:`\log \pi_k \mathcal N(x_i\mid\cdot)` into :math:`\log r_{ik}` in place.
-
-    Returns :math:`\log p(x_i) = \log\sum_k \exp(\cdot)` per row, by the log-sum-exp trick:
-    subtract the row maximum before exponentiating so nothing overflows (terms are floored
-    at :data:`_LOG_FLOOR` below the maximum). If ``resp`` is given, the responsibilities
-    :math:`r_{ik}` themselves are written into it, from the same exponentials
-    (``keep_log=False``: only there, and ``weighted_log_prob`` is left as scratch).
-
-    A row that is :math:`-\infty` for every component (a point so far from all of them that
-    every density underflows) has :math:`\log p(x_i) = -\infty`: the floor is relative to
-    a finite maximum and never turns such a row into a finite number. Its responsibilities
-    are :math:`0/0`, undefined; they are set to the weights :math:`\pi_k`
-    (``log_weights`` = :math:`\log \pi_k`), what is known before seeing the point, so no
-    NaN reaches predictions or M-steps.
-    """
-    row_max = weighted_log_prob.max(axis=1, keepdims=True)
-    unexplained = np.flatnonzero(~(row_max[:, 0] > -np.inf))
-    row_max[unexplained] = 0.0
-    shifted = np.subtract(weighted_log_prob, row_max, out=None if keep_log else weighted_log_prob)
-    np.maximum(shifted, _log_floor(shifted.dtype), out=shifted)
-    terms = np.exp(shifted, out=shifted)
-    total = terms.sum(axis=1)
-    log_norm = np.log(total) + row_max[:, 0]
-    log_norm[unexplained] = -np.inf
-    if keep_log:
-        with np.errstate(invalid="ignore"):
-            weighted_log_prob -= log_norm[:, None]
-        weighted_log_prob[unexplained] = log_weights
-    if resp is not None:
-        np.divide(terms, total[:, None], out=resp)
-        resp[unexplained] = np.exp(log_weights)
-    return log_norm
+    """:func:`_normalise_columns` for log-probabilities shaped ``(rows, K)``."""
+    return _normalise_columns(
+        weighted_log_prob.T, log_weights, None if resp is None else resp.T, keep_log=keep_log
+    )
 
 
 # --------------------------------------------------------------------------- the statistics
@@ -602,16 +637,16 @@ def _moments_about_centre(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r""":math:`N_k`, :math:`s_k`, :math:`Q_k` of a chunk about the centre :math:`c`, in float64.
 
-    ``features`` are the chunk's :func:`_features`: one product :math:`R^\top \phi` gives
-    all three (``tied`` adds the pooled :math:`\sum_i (\sum_k r_{ik}) (x_i - c)(x_i - c)^\top`,
+    ``resp`` is shaped ``(K, rows)`` and ``features`` are the chunk's :func:`_features`: one
+    product :math:`\phi R^\top` gives all three (``tied`` adds the pooled :math:`\sum_i (\sum_k r_{ik}) (x_i - c)(x_i - c)^\top`,
     one more product).
     """
     n_features = _n_features_of(features.shape[0], covariance_type)
-    products = (features @ resp).T.astype(np.float64)
+    products = (features @ resp.T).T.astype(np.float64)
     sums, counts = products[:, :n_features], products[:, n_features]
     if covariance_type == "tied":
         x = features[:n_features]
-        second = ((x * resp.sum(axis=1)) @ x.T).astype(np.float64)
+        second = ((x * resp.sum(axis=0)) @ x.T).astype(np.float64)
     else:
         second = products[:, n_features + 1 :]
     return np.ascontiguousarray(counts), np.ascontiguousarray(sums), np.ascontiguousarray(second)
@@ -636,21 +671,20 @@ def _full_moments(
     """
     features, y = work
     n_components, n_features = components.n_components, components.n_features
-    counts = resp.sum(axis=0, dtype=np.float64)
+    counts = resp.sum(axis=1, dtype=np.float64)
     sums = np.empty((n_components, n_features))
     scatters = np.empty((n_components, n_features, n_features))
     family, whitened = components.family, components.whitened
     if family.size:
-        own = resp if family.size == n_components else resp[:, family]
-        products = (features @ own).T.astype(np.float64)
+        own = resp if family.size == n_components else resp[family]
+        products = (features @ own.T).T.astype(np.float64)
         sums[family] = products[:, :n_features]
         scatters[family] = _unpack_upper(products[:, n_features + 1 :], n_features)
     if whitened.size:
-        root = np.sqrt(resp if whitened.size == n_components else resp[:, whitened])
-        np.multiply(y, root[:, :, None], out=y)
-        by_component = y.transpose(1, 0, 2)  # (K, rows, d), a view
-        scatters[whitened] = np.matmul(by_component.transpose(0, 2, 1), by_component)
-        sums[whitened] = np.matmul(root.T[:, None, :], by_component)[:, 0, :]
+        root = np.sqrt(resp if whitened.size == n_components else resp[whitened])
+        np.multiply(y, root[:, None, :], out=y)  # (K_w, d, rows)
+        scatters[whitened] = np.matmul(y, y.transpose(0, 2, 1))
+        sums[whitened] = np.matmul(y, root[:, :, None])[:, :, 0]
     return counts, sums, scatters
 
 
@@ -709,6 +743,7 @@ def _prepare(X, weights, means, prec_chol, covariance_type, n_threads, ball=None
     return _Components(weights, means, prec_chol, covariance_type, compute_dtype(X), radius)
 
 
+@_on_one_blas_thread
 def sufficient_statistics(
     X: np.ndarray,
     weights: np.ndarray,
@@ -762,13 +797,16 @@ def sufficient_statistics(
     def chunk(rows: slice) -> SufficientStatistics:
         x = X[rows]
         log_prob, features = components.log_prob(x)
-        resp = _buffer("resp", log_prob.shape, log_prob.dtype)
+        resp = _buffer("resp", log_prob.shape, log_prob.dtype)  # (K, rows)
         with np.errstate(over="ignore", invalid="ignore"):
-            log_norm = _normalise_log(log_prob, components.log_weights, resp=resp, keep_log=False)
+            log_norm = _normalise_columns(
+                log_prob, components.log_weights, resp=resp, keep_log=False
+            )
         weight = None if sample_weight is None else sample_weight[rows]
-        _weighted_resp(resp, weight)
+        if weight is not None:
+            resp *= weight.astype(resp.dtype)
         if exact:
-            moments = _moments_about_points(x, resp, reference, covariance_type)
+            moments = _moments_about_points(x, resp.T, reference, covariance_type)
         elif covariance_type == "full":
             moments = _full_moments(resp, features, components)
         else:
@@ -780,13 +818,13 @@ def sufficient_statistics(
         )
 
     per_row = components.numbers_per_row * (2 if exact else 1)
-    with one_blas_thread():
-        total = _sum_in_order(ordered_map(chunk, _chunks(X.shape[0], per_row), n_threads))
+    total = _sum_in_order(ordered_map(chunk, _chunks(X.shape[0], per_row), n_threads))
     if covariance_type == "full" and not exact:
         components.unwhiten(total.sums, total.scatters)
     return total
 
 
+@_on_one_blas_thread
 def responsibility_statistics(
     X: np.ndarray,
     resp: np.ndarray,
@@ -818,25 +856,28 @@ def responsibility_statistics(
     slices = list(_chunks(n_samples, 2 * n_components * n_features))
 
     def weighted(rows: slice) -> np.ndarray:
-        return _weighted_resp(resp[rows].astype(dtype), None if sample_weight is None else sample_weight[rows])
+        weight = None if sample_weight is None else sample_weight[rows]
+        return _weighted_resp(resp[rows].astype(dtype), weight)
 
-    with one_blas_thread():
-        if about is None:
-            def first_moments(rows: slice) -> np.ndarray:
-                r = weighted(rows)
-                return np.column_stack([r.sum(axis=0, dtype=np.float64), (r.T @ X[rows]).astype(np.float64)])
+    if about is None:
 
-            moments = np.sum(list(ordered_map(first_moments, slices, n_threads)), axis=0)
-            about = moments[:, 1:] / (moments[:, :1] + 10 * np.finfo(float).eps)
-        about = np.asarray(about, dtype=np.float64)
+        def first_moments(rows: slice) -> np.ndarray:
+            r = weighted(rows)
+            return np.column_stack(
+                [r.sum(axis=0, dtype=np.float64), (r.T @ X[rows]).astype(np.float64)]
+            )
 
-        def chunk(rows: slice) -> SufficientStatistics:
-            weight = None if sample_weight is None else sample_weight[rows]
-            moments = _moments_about_points(X[rows], weighted(rows), about, covariance_type)
-            total = float(rows.stop - rows.start) if weight is None else float(weight.sum())
-            return SufficientStatistics(*moments, math.nan, total, about, covariance_type, dtype.name)
+        moments = np.sum(list(ordered_map(first_moments, slices, n_threads)), axis=0)
+        about = moments[:, 1:] / (moments[:, :1] + 10 * np.finfo(float).eps)
+    about = np.asarray(about, dtype=np.float64)
 
-        return _sum_in_order(ordered_map(chunk, slices, n_threads))
+    def chunk(rows: slice) -> SufficientStatistics:
+        weight = None if sample_weight is None else sample_weight[rows]
+        moments = _moments_about_points(X[rows], weighted(rows), about, covariance_type)
+        total = float(rows.stop - rows.start) if weight is None else float(weight.sum())
+        return SufficientStatistics(*moments, math.nan, total, about, covariance_type, dtype.name)
+
+    return _sum_in_order(ordered_map(chunk, slices, n_threads))
 
 
 def _scatter_about_weighted_means(stats: SufficientStatistics, counts: np.ndarray) -> np.ndarray:
@@ -878,6 +919,7 @@ def needs_recentring(stats: SufficientStatistics) -> bool:
         return bool(np.any(around > limit * np.maximum(within, 0.0)))
 
 
+@_on_one_blas_thread
 def m_step_from_statistics(
     stats: SufficientStatistics, *, reg_covar: float = 1e-6, prior=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -944,6 +986,7 @@ def m_step_from_statistics(
 
 
 # ----------------------------------------------------------------------- the textbook steps
+@_on_one_blas_thread
 def _expectations(
     X: np.ndarray,
     weights: np.ndarray,
@@ -972,15 +1015,12 @@ def _expectations(
     def chunk(rows: slice) -> None:
         with np.errstate(over="ignore", invalid="ignore"):
             block, _ = components.log_prob(X[rows])
-            log_norm[rows] = _normalise_log(
-                block, components.log_weights, resp=None if log else out[rows], keep_log=log
-            )
-        if log:
-            out[rows] = block
+            resp = None if log else _buffer("resp", block.shape, block.dtype)
+            log_norm[rows] = _normalise_columns(block, components.log_weights, resp, keep_log=log)
+        out[rows] = (block if log else resp).T
 
-    with one_blas_thread():
-        for _ in ordered_map(chunk, _chunks(X.shape[0], components.numbers_per_row), n_threads):
-            pass
+    for _ in ordered_map(chunk, _chunks(X.shape[0], components.numbers_per_row), n_threads):
+        pass
     return out, log_norm
 
 
@@ -1135,8 +1175,9 @@ def em_loop(
         yield EMState(weights, means, covariances, float(objective)), stats
         if needs_recentring(stats):
             stats = statistics(weights, means, covariances, prec_chol, stats.weighted_means)
-        weights, means, covariances = m_step_from_statistics(stats, reg_covar=reg_covar, prior=prior)
-        prec_chol = _precisions_cholesky(covariances, covariance_type)
+        with one_blas_thread():
+            weights, means, covariances = m_step_from_statistics(stats, reg_covar=reg_covar, prior=prior)
+            prec_chol = _precisions_cholesky(covariances, covariance_type)
 
 
 def em_iterations(

@@ -382,6 +382,18 @@ class ModelSelection:
         row = self._best_row()
         return {"n_components": int(row["n_components"]), "covariance_type": row["covariance_type"]}
 
+    def with_criterion(self, criterion: str) -> ModelSelection:
+        """The same candidates chosen by another of ``"bic"``, ``"aic"`` or ``"icl"``
+        (``"cv"`` needs the held-out scores, which only ``select_model(criterion="cv")``
+        computes). Nothing is refitted."""
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {CRITERIA}; got {criterion!r}.")
+        if criterion == "cv" and "cv_log_likelihood" not in self.table:
+            raise ValueError(
+                "these candidates have no held-out scores: run select_model(..., criterion='cv')."
+            )
+        return ModelSelection(self.table, self.estimators_, criterion)
+
     def plot(self, ax: Any = None) -> Any:
         """Plot the criterion against the number of components (see :func:`plot_criteria`).
 

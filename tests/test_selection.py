@@ -504,3 +504,17 @@ def test_with_a_prior_every_candidate_is_the_map_fit():
     assert not np.allclose(chosen.table["log_likelihood"][1:], plain.table["log_likelihood"][1:])
     with pytest.raises(ValueError, match="prior must be None"):
         select_model(X, range(1, 3), ("full",), prior="mclust")
+
+
+def test_another_criterion_on_the_same_candidates():
+    from gmmlib.datasets import blobs
+
+    X = blobs(150, random_state=6)[0]
+    by_bic = select_model(X, range(1, 5), ("full", "diag"), random_state=0)
+    by_icl = by_bic.with_criterion("icl")
+    assert by_icl.table is by_bic.table and by_icl.criterion == "icl"
+    assert by_icl.best_index_ == int(np.argmin(by_bic.table["icl"].where(~by_bic.table["degenerate"])))
+    with pytest.raises(ValueError, match="held-out"):
+        by_bic.with_criterion("cv")
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        by_bic.with_criterion("BIC")
