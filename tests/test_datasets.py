@@ -69,3 +69,18 @@ def test_gaussian_clusters_shapes_and_seed():
     assert set(np.unique(y)) == {0, 1, 2}
     np.testing.assert_array_equal(X, gaussian_clusters(500, 5, 3, random_state=1)[0])
     assert not np.array_equal(X, gaussian_clusters(500, 5, 3, random_state=2)[0])
+
+
+def test_gaussian_clusters_with_a_set_condition_number():
+    from gmmlib.datasets import gaussian_clusters
+
+    X, y = gaussian_clusters(30_000, 6, 2, condition=50.0, separation=0.0, random_state=3)
+    for k in range(2):
+        eigenvalues = np.linalg.eigvalsh(np.cov(X[y == k], rowvar=False))
+        assert 40 < eigenvalues[-1] / eigenvalues[0] < 60  # 50, up to sampling noise
+        covariance = np.cov(X[y == k], rowvar=False)
+        assert np.abs(covariance - np.diag(np.diag(covariance))).max() > 0.1  # tilted
+    with pytest.raises(ValueError, match="condition"):
+        gaussian_clusters(10, 2, 2, condition=0.5)
+    with pytest.raises(ValueError, match="separation"):
+        gaussian_clusters(10, 2, 2, separation=-1.0)
