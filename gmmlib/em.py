@@ -85,7 +85,7 @@ from ._parallel import effective_n_jobs, one_blas_thread, ordered_map
 _CHUNK_NUMBERS = 2**20
 
 #: The fewest and the most rows in a chunk.
-_MIN_ROWS, _MAX_ROWS = 256, 16384
+_MIN_ROWS, _MAX_ROWS = 256, 8192
 
 #: Log-probabilities more than 600 below a row's largest are raised to it before
 #: exponentiating: :math:`e^{-600} \approx 10^{-261}` cannot change any sum of
@@ -100,7 +100,7 @@ _LOG_FLOOR_32 = -80.0
 #: :math:`Q_{jj}/S_{jj}` exceeds this limit (float64; float32 in the second entry), the
 #: statistics are gathered again about the new means (:func:`needs_recentring`).
 _CANCELLATION_LIMIT = 1e5
-_CANCELLATION_LIMIT_32 = 1e2
+_CANCELLATION_LIMIT_32 = 1e3
 
 #: ``full``: a component takes the exponential-family form when the bound on the rounding
 #: error of its log-densities, in nats, stays below this (see :class:`_Components`). The
@@ -144,18 +144,20 @@ def _as_rows(X) -> np.ndarray:
     return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 
-def _rows_per_chunk(numbers_per_row: int) -> int:
-    rows = _CHUNK_NUMBERS // max(1, numbers_per_row)
+def _rows_per_chunk(numbers_per_row: int, itemsize: int = 8) -> int:
+    rows = _CHUNK_NUMBERS * 8 // itemsize // max(1, numbers_per_row)
     return int(min(max(_MIN_ROWS, rows), _MAX_ROWS)) if _CHUNK_NUMBERS > 1 else _MIN_ROWS
 
 
-def _chunks(n_samples: int, numbers_per_row: int) -> Iterator[slice]:
-    """Row slices whose scratch arrays hold about :data:`_CHUNK_NUMBERS` numbers.
+def _chunks(n_samples: int, numbers_per_row: int, itemsize: int = 8) -> Iterator[slice]:
+    """Row slices whose scratch arrays take about as many bytes as :data:`_CHUNK_NUMBERS`
+    float64 numbers (twice as many float32 numbers, ``itemsize=4``).
 
-    They depend only on the data's shape, never on the number of threads, so the order in
-    which the chunks' results are added, and hence every rounding, is the same everywhere.
+    They depend only on the data's shape and type, never on the number of threads, so the
+    order in which the chunks' results are added, and hence every rounding, is the same
+    everywhere.
     """
-    rows = _rows_per_chunk(numbers_per_row)
+    rows = _rows_per_chunk(numbers_per_row, itemsize)
     for start in range(0, n_samples, rows):
         yield slice(start, min(start + rows, n_samples))
 
@@ -818,7 +820,8 @@ def sufficient_statistics(
         )
 
     per_row = components.numbers_per_row * (2 if exact else 1)
-    total = _sum_in_order(ordered_map(chunk, _chunks(X.shape[0], per_row), n_threads))
+    slices = _chunks(X.shape[0], per_row, dtype.itemsize)
+    total = _sum_in_order(ordered_map(chunk, slices, n_threads))
     if covariance_type == "full" and not exact:
         components.unwhiten(total.sums, total.scatters)
     return total
@@ -1019,7 +1022,8 @@ def _expectations(
             log_norm[rows] = _normalise_columns(block, components.log_weights, resp, keep_log=log)
         out[rows] = (block if log else resp).T
 
-    for _ in ordered_map(chunk, _chunks(X.shape[0], components.numbers_per_row), n_threads):
+    slices = _chunks(X.shape[0], components.numbers_per_row, dtype.itemsize)
+    for _ in ordered_map(chunk, slices, n_threads):
         pass
     return out, log_norm
 

@@ -199,10 +199,19 @@ def _total_weight(X: Any, weight: np.ndarray | None) -> float:
     return float(len(X) if weight is None else weight.sum())
 
 
+def _log_likelihood(model: GaussianMixture, X: Any, weight: np.ndarray | None) -> float:
+    """The total (weighted) log-likelihood of ``X``."""
+    return float(model.score(X, sample_weight=weight)) * _total_weight(X, weight)
+
+
 def _rank(model: GaussianMixture, X: Any, weight: np.ndarray | None) -> tuple[bool, float]:
-    """How good a fitted start is: (has not collapsed, total log-likelihood on ``X``)."""
+    """How good a fitted start is: (has not collapsed, what the fit maximised on ``X``): the
+    total log-likelihood, or with a prior the log posterior (``lower_bound_`` times N, up to
+    a constant shared by all starts)."""
     degenerate = bool(degenerate_components(model, np.asarray(X), sample_weight=weight).any())
-    return not degenerate, float(model.score(X, sample_weight=weight)) * _total_weight(X, weight)
+    if getattr(model, "prior_", None) is not None:
+        return not degenerate, float(model.lower_bound_) * _total_weight(X, weight)
+    return not degenerate, _log_likelihood(model, X, weight)
 
 
 def _fit_or_none(fit: Callable[..., Any], *args: Any) -> Any:
@@ -271,7 +280,8 @@ def _fit_path(
                 fits.append(_Fit(None, nan, nan, nan, False, True))
                 previous = None
                 continue
-            usable, log_likelihood = _rank(best, X_train, w_train)
+            usable = _rank(best, X_train, w_train)[0]
+            log_likelihood = _log_likelihood(best, X_train, w_train)
             previous = best if usable else None
             if test is None:
                 resp = best.predict_proba(X_train)
