@@ -114,8 +114,8 @@ def main() -> None:
         if args.skip_in_memory:
             return
         X = np.load(path)
-        cores = effective_n_jobs()
-        for n_jobs, label in ((1, "1 core"), (None, f"{cores} cores")):
+        cores = effective_n_jobs(-1)
+        for n_jobs, label in ((1, "1 core"), (-1, f"{cores} cores")):
             with one_blas_thread():
                 states = em.em_iterations(
                     X, *start, args.covariance_type, reg_covar=1e-6, n_jobs=n_jobs

@@ -225,6 +225,7 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--grid", action="store_true", help="also the PyCave sizes (slow)")
+    parser.add_argument("--grid-only", action="store_true", help="only the PyCave sizes")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 repeat")
     args = parser.parse_args()
     if args.quick:
@@ -241,6 +242,8 @@ def main() -> None:
             f"GEMM (4096 x 33) @ (33 x 512), {np.dtype(dtype).name}: {one:.0f} GFLOP/s on 1 core, "
             f"{every:.0f} on {cores}"
         )
+    if args.grid_only:
+        args.data, args.skip_memory, args.grid = [], True, True
     for label in args.data:
         X, _ = gaussian_clusters(args.n_samples, args.n_features, args.n_components, **DATA[label])
         print(

@@ -309,8 +309,19 @@ def local_cluster(n_workers: int = 2, *, memory_limit: str | int = "auto", **kwa
         "silence_logs": logging.ERROR,
         **kwargs,
     }
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
-        return LocalCluster(**options)
+    # Starting the workers also writes these variables into this process's environment
+    # (OMP_NUM_THREADS=1 would then make every in-memory fit here use one core): the
+    # workers get them from the setting, and this process keeps its own.
+    saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
+            return LocalCluster(**options)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # ------------------------------------------------------------------------------------ memory

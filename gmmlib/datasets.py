@@ -186,4 +186,8 @@ def gaussian_clusters(
         spread = np.float64(condition) ** np.linspace(-0.25, 0.25, n_features)
         shapes = spread[None, :, None] * rotations  # x = z diag(s) Q: covariance Q^T diag(s^2) Q
     noise = rng.normal(size=(n_samples, n_features))
-    return centres[labels] + np.einsum("nd,nde->ne", noise, shapes[labels]), labels
+    X = np.empty((n_samples, n_features))
+    for k in range(n_components):  # one component at a time: never an N x d x d array
+        rows = labels == k
+        X[rows] = centres[k] + np.einsum("nd,de->ne", noise[rows], shapes[k])
+    return X, labels

@@ -296,3 +296,20 @@ def _refuse_dask(asarray):
         return asarray(value, *args, **kwargs)
 
     return guarded
+
+
+def test_a_local_cluster_leaves_this_process_on_all_its_cores(monkeypatch):
+    """distributed writes the workers' OMP_NUM_THREADS=1 into the parent's environment too;
+    local_cluster undoes that here, while the workers keep it."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from gmmlib._parallel import effective_n_jobs
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with dask.config.set(scheduler="threads"):
+        with _dask.local_cluster(1, memory_limit="400MiB") as cluster, Client(cluster) as client:
+            assert "OMP_NUM_THREADS" not in __import__("os").environ
+            assert effective_n_jobs() == effective_n_jobs(-1)
+            (threads,) = client.run(lambda: __import__("os").environ.get("OMP_NUM_THREADS")).values()
+            assert threads == "1"

@@ -475,3 +475,27 @@ def test_animation_html_is_offline_and_reproducible():
     assert first == second
     assert "maxcdn" not in first and "https://" not in first
     assert first.count("<img") >= 1
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_scikit_learns_bayesian_mixture_is_drawn_like_any_fitted_mixture(covariance_type):
+    """plot_gmm, plot_uncertainty, plot_decision_regions and component_covariance_matrices
+    read a fitted BayesianGaussianMixture (Dirichlet process prior) as they read gmmlib's."""
+    from sklearn.mixture import BayesianGaussianMixture
+
+    X, _ = stretched_blobs(300)
+    model = BayesianGaussianMixture(
+        n_components=5, covariance_type=covariance_type, random_state=0, max_iter=200,
+        weight_concentration_prior_type="dirichlet_process",
+    ).fit(X)
+    matrices = plotting.component_covariance_matrices(model)
+    assert matrices.shape == (5, 2, 2)
+    if covariance_type == "full":
+        np.testing.assert_array_equal(matrices, model.covariances_)
+    fig, axes = plt.subplots(1, 3)
+    drawn = plotting.plot_gmm(model, X, ax=axes[0])
+    assert len(drawn.ellipses) == 5 and all(len(rings) > 0 for rings in drawn.ellipses)
+    points = plotting.plot_uncertainty(model, X, ax=axes[1])
+    assert points.get_offsets().shape == (300, 2)
+    regions = plotting.plot_decision_regions(model, X, ax=axes[2])
+    assert regions.points.get_offsets().shape == (300, 2)
