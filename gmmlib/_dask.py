@@ -494,14 +494,10 @@ def _complete_prior(estimator, X: da.Array, sample_weight: da.Array | None):
     import dask
     import dask.array as da
 
-    from .prior import default_prior_from_moments
+    from .prior import default_prior_from_moments, weighted_moments
 
     weight = da.ones(X.shape[0], chunks=(X.chunks[0],)) if sample_weight is None else sample_weight
-    total = weight.sum()
-    mean = (X * weight[:, None]).sum(axis=0) / total
-    centred = X - mean
-    variance = (centred * weight[:, None]).T @ centred / (total - 1.0)
-    mean, variance = dask.compute(mean, variance)
+    mean, variance = dask.compute(*weighted_moments(X, weight))
     given = None if isinstance(estimator.prior, str) else estimator.prior
     return default_prior_from_moments(
         mean, variance, estimator.covariance_type, estimator.n_components, given

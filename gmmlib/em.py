@@ -329,18 +329,15 @@ class _Components:
         self.constant = constant.astype(self.dtype)
         cast = lambda a: np.ascontiguousarray(a, dtype=self.dtype)  # noqa: E731
         self.kind = {"full": "products", "tied": "linear"}.get(covariance_type, "squares")
-        q = _quadratic_size(self.kind, n_features)
-        self.numbers_per_row = n_features + 1 + q + n_components * (
-            n_features if covariance_type in ("full", "tied") else 2
-        )
         if covariance_type == "full":
             self.prec_chol, self.means = prec_chol, means
             precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-            n_terms = n_features + 1 + q
+            distances = np.sqrt(np.sum(means**2, axis=1))
+            n_terms = n_features + 1 + _quadratic_size(self.kind, n_features)
             error = (
                 math.sqrt(n_terms) * np.finfo(self.dtype).eps
                 * np.abs(precisions).sum(axis=2).max(axis=1)
-                * (0.0 if radius is None else radius + np.sqrt(np.sum(means**2, axis=1))) ** 2
+                * (0.0 if radius is None else radius + distances) ** 2
             )
             # The features have d + 1 + d(d+1)/2 rows per data row, the whitened points K d:
             # with few components the family form saves arithmetic but moves more memory.
@@ -369,20 +366,17 @@ class _Components:
             stacked[:n_features] = prec_chol[wh].transpose(1, 0, 2).reshape(n_features, -1)
             stacked[n_features] = -np.einsum("kd,kde->ke", means[wh], prec_chol[wh]).reshape(-1)
             self.matrix = cast(stacked)
-            self.numbers_per_row = (
-                n_features + 1 + _quadratic_size(self.kind, n_features)
-                + wh.size * n_features + 2 * n_components
-            )
             # Rounding error of (x - c) U_k - (mu_k - c) U_k, per unit of |x - c| + |mu_k - c|.
             self.whitening_error = (
                 np.sqrt(n_features + 1.0) * np.finfo(self.dtype).eps
-                * np.sqrt(np.einsum("kij,kij->k", prec_chol, prec_chol))
+                * np.sqrt(np.einsum("kij,kij->k", prec_chol[wh], prec_chol[wh]))
             )
-            self.mean_distances = np.sqrt(np.sum(means**2, axis=1))[wh]
-            self.whitening_error = self.whitening_error[wh]
+            self.mean_distances = distances[wh]
+            per_row = wh.size * n_features + 2 * n_components  # whitened points, log_prob, resp
         elif covariance_type == "tied":
             self.matrix = cast(prec_chol)
             self.projected_means = cast(means @ prec_chol)
+            per_row = n_components * n_features  # the differences to the whitened means
         else:
             precisions = prec_chol**2
             if covariance_type == "spherical":
@@ -404,6 +398,9 @@ class _Components:
             self.error_scale = (
                 (2 * n_features + 2) * np.finfo(self.dtype).eps * precisions.max(axis=1)
             )
+            per_row = 2 * n_components  # log_prob, resp
+        #: Scratch numbers per row of a chunk: the features and ``per_row`` more.
+        self.numbers_per_row = n_features + 1 + _quadratic_size(self.kind, n_features) + per_row
 
     def log_prob(self, X: np.ndarray) -> tuple[np.ndarray, object]:
         """The weighted log-densities of a chunk ``X``, component by component: shape
@@ -557,19 +554,6 @@ def _normalise_columns(
         np.divide(terms, total, out=resp)
         resp[:, unexplained] = np.exp(weights)
     return log_norm
-
-
-def _normalise_log(
-    weighted_log_prob: np.ndarray,
-    log_weights: np.ndarray,
-    resp: np.ndarray | None = None,
-    *,
-    keep_log: bool = True,
-) -> np.ndarray:
-    """:func:`_normalise_columns` for log-probabilities shaped ``(rows, K)``."""
-    return _normalise_columns(
-        weighted_log_prob.T, log_weights, None if resp is None else resp.T, keep_log=keep_log
-    )
 
 
 # --------------------------------------------------------------------------- the statistics
@@ -895,14 +879,20 @@ def responsibility_statistics(
     return _sum_in_order(ordered_map(chunk, slices, n_threads))
 
 
+def _weighted_outer(weights: np.ndarray, vectors: np.ndarray, covariance_type: str) -> np.ndarray:
+    r""":math:`w_k v_k v_k^\top`, shaped like the scatters of ``covariance_type``: one matrix
+    per component (``full``), their sum (``tied``), or the diagonals :math:`w_k v_k^2`."""
+    if covariance_type == "full":
+        return weights[:, None, None] * np.einsum("ki,kj->kij", vectors, vectors)
+    if covariance_type == "tied":
+        return (weights * vectors.T) @ vectors
+    return weights[:, None] * vectors**2
+
+
 def _scatter_about_weighted_means(stats: SufficientStatistics, counts: np.ndarray) -> np.ndarray:
     r""":math:`S_k = Q_k - N_k (\bar x_k - a_k)(\bar x_k - a_k)^\top` (pooled for ``tied``)."""
     shifts = stats.sums / counts[:, None]
-    if stats.covariance_type == "full":
-        return stats.scatters - counts[:, None, None] * np.einsum("ki,kj->kij", shifts, shifts)
-    if stats.covariance_type == "tied":
-        return stats.scatters - (counts * shifts.T) @ shifts
-    return stats.scatters - counts[:, None] * shifts**2
+    return stats.scatters - _weighted_outer(counts, shifts, stats.covariance_type)
 
 
 def _diagonal(matrices: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -973,14 +963,8 @@ def m_step_from_statistics(
         means = (counts[:, None] * weighted_means + pseudo.mean_count * pseudo.mean) / (
             counts + pseudo.mean_count
         )[:, None]
-        offset = weighted_means - pseudo.mean
         pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
-        if covariance_type == "full":
-            scatter = scatter + pull[:, None, None] * np.einsum("ki,kj->kij", offset, offset)
-        elif covariance_type == "tied":
-            scatter = scatter + (pull * offset.T) @ offset
-        else:
-            scatter = scatter + pull[:, None] * offset**2
+        scatter = scatter + _weighted_outer(pull, weighted_means - pseudo.mean, covariance_type)
     if covariance_type == "full":
         covariances = (scatter + pseudo.scatter) / (counts + pseudo.covariance_count)[:, None, None]
         covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2

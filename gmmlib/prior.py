@@ -111,14 +111,23 @@ def default_prior(
     if sample_weight is None:
         mean, variance = X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
     else:
-        weight = np.asarray(sample_weight, dtype=np.float64)
-        total = weight.sum()
-        mean = weight @ X / total
-        centred = X - mean
-        variance = (centred * weight[:, None]).T @ centred / max(total - 1.0, np.finfo(float).tiny)
+        mean, variance = weighted_moments(X, np.asarray(sample_weight, dtype=np.float64))
     return default_prior_from_moments(
         mean, variance, covariance_type, n_components, prior
     )
+
+
+def weighted_moments(X, weight):
+    r"""The mean and the sample covariance of rows with frequency weights :math:`w_i`:
+    :math:`\bar x = \sum_i w_i x_i / W` and :math:`V = \sum_i w_i (x_i - \bar x)(x_i -
+    \bar x)^\top / (W - 1)`, :math:`W = \sum_i w_i` (those of the rows repeated :math:`w_i`
+    times). Array operations only, so ``X`` and ``weight`` may be Dask arrays (the result is
+    then lazy, one pass to compute)."""
+    total = weight.sum()
+    mean = weight @ X / total
+    centred = X - mean
+    variance = (centred * weight[:, None]).T @ centred / np.maximum(total - 1.0, np.finfo(float).tiny)
+    return mean, variance
 
 
 def default_prior_from_moments(

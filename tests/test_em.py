@@ -133,12 +133,13 @@ def test_the_log_sum_exp_floor_keeps_subnormals_out_and_sums_exact():
     """Terms more than 600 below a row's maximum are raised to that floor: the
     responsibilities then hold e^-600 ~ 1e-261 instead of subnormal numbers (which slow
     matrix products ~50-fold), and no sum changes in float64."""
-    from gmmlib.em import _LOG_FLOOR, _normalise_log
+    from gmmlib.em import _LOG_FLOOR, _normalise_columns
 
     block = np.array([[0.0, -1000.0, -5.0], [-3.0, -3.0, -800.0]])
     exact = np.log(np.exp(block - block.max(axis=1, keepdims=True)).sum(axis=1)) + block.max(axis=1)
     resp = np.empty_like(block)
-    log_norm = _normalise_log(block.copy(), np.log(np.full(3, 1 / 3)), resp=resp)
+    # _normalise_columns works component by component: (K, rows), so the transposes
+    log_norm = _normalise_columns(block.T.copy(), np.log(np.full(3, 1 / 3)), resp=resp.T)
     np.testing.assert_allclose(log_norm, exact, rtol=0, atol=1e-15)
     tiny = resp[resp < 1e-100]
     assert tiny.size == 2 and np.all(tiny >= np.exp(_LOG_FLOOR) / 2)  # floored, not subnormal
