@@ -85,7 +85,7 @@ from ._parallel import effective_n_jobs, one_blas_thread, ordered_map
 _CHUNK_NUMBERS = 2**20
 
 #: The fewest and the most rows in a chunk.
-_MIN_ROWS, _MAX_ROWS = 256, 8192
+_MIN_ROWS, _MAX_ROWS = 256, 32768
 
 #: Log-probabilities more than 600 below a row's largest are raised to it before
 #: exponentiating: :math:`e^{-600} \approx 10^{-261}` cannot change any sum of
@@ -156,17 +156,31 @@ def _rows_per_chunk(numbers_per_row: int, itemsize: int = 8) -> int:
     return int(min(max(_MIN_ROWS, rows), _MAX_ROWS)) if _CHUNK_NUMBERS > 1 else _MIN_ROWS
 
 
-def _chunks(n_samples: int, numbers_per_row: int, itemsize: int = 8) -> Iterator[slice]:
-    """Row slices whose scratch arrays take about as many bytes as :data:`_CHUNK_NUMBERS`
-    float64 numbers (twice as many float32 numbers, ``itemsize=4``).
+#: Chunk counts are rounded up to a multiple of the first of these that keeps chunks at
+#: least half their largest size, so that 2, 4 or 8 threads get equal shares of a pass.
+_CHUNK_MULTIPLES = (8, 4, 2)
 
-    They depend only on the data's shape and type, never on the number of threads, so the
-    order in which the chunks' results are added, and hence every rounding, is the same
-    everywhere.
+
+def _chunks(n_samples: int, numbers_per_row: int, itemsize: int = 8) -> Iterator[slice]:
+    """Row slices of equal size (within one row) whose scratch arrays take at most about as
+    many bytes as :data:`_CHUNK_NUMBERS` float64 numbers (twice as many float32 numbers,
+    ``itemsize=4``).
+
+    Their number is a multiple of 8, 4 or 2 where the rows allow (:data:`_CHUNK_MULTIPLES`):
+    100,000 rows make 16 chunks, not 12 full ones and a short one, which would leave one
+    of two threads idle for the last. They depend only on the data's shape and type,
+    never on the number of threads, so the order in which the chunks' results are added,
+    and hence every rounding, is the same everywhere.
     """
-    rows = _rows_per_chunk(numbers_per_row, itemsize)
-    for start in range(0, n_samples, rows):
-        yield slice(start, min(start + rows, n_samples))
+    largest = _rows_per_chunk(numbers_per_row, itemsize)
+    count = -(-n_samples // largest)
+    for multiple in _CHUNK_MULTIPLES:
+        balanced = -(-count // multiple) * multiple
+        if 2 * n_samples >= balanced * largest:
+            count = balanced
+            break
+    for i in range(count):
+        yield slice(i * n_samples // count, (i + 1) * n_samples // count)
 
 
 _scratch = threading.local()
@@ -189,22 +203,20 @@ def _buffer(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 def _quadratic_size(kind: str, n_features: int) -> int:
-    """Rows of second-order features: :math:`d(d+1)/2` (``"products"``), :math:`d`
-    (``"squares"``) or none (``"linear"``)."""
-    return {"products": n_features * (n_features + 1) // 2, "squares": n_features}.get(kind, 0)
+    """Rows of second-order features: :math:`d(d+1)/2` (``"products"``) or none (``"linear"``)."""
+    return n_features * (n_features + 1) // 2 if kind == "products" else 0
 
 
 def _features(X: np.ndarray, kind: str, centre: np.ndarray) -> np.ndarray:
     r"""The features :math:`\phi(x) = [x - c,\ 1,\ \text{second order}]` of a chunk of rows,
-    one feature per row of the result, shape ``(d + 1 + q, rows)``.
+    one feature per row of the result, shape ``(d + 1 + q, rows)`` (``full`` and ``tied``).
 
     The second-order part is, by ``kind``: ``"products"``, :math:`(x - c)_j (x - c)_l` for
-    :math:`j \le l` (the upper triangle row by row: ``full``); ``"squares"``,
-    :math:`(x - c)_j^2` (``diag``, ``spherical``); ``"linear"``, nothing. The Gaussian's
-    log-density is linear in these features (it is an exponential family), so a chunk's
-    log-densities are its features times one prepared matrix, and the features times the
-    responsibilities are the chunk's :math:`s_k`, :math:`N_k` and :math:`Q_k` about
-    :math:`c`, in one product each. (Stored feature by feature, each product of two
+    :math:`j \le l` (the upper triangle row by row: ``full``); ``"linear"``, nothing. The
+    Gaussian's log-density is linear in these features (it is an exponential family), so a
+    chunk's log-densities are its features times one prepared matrix, and the features
+    times the responsibilities are the chunk's :math:`s_k`, :math:`N_k` and :math:`Q_k`
+    about :math:`c`, in one product each. (Stored feature by feature, each product of two
     features is one pass over contiguous memory.)
     """
     n_rows, d = X.shape
@@ -216,9 +228,35 @@ def _features(X: np.ndarray, kind: str, centre: np.ndarray) -> np.ndarray:
         for j in range(d):
             np.multiply(x[j], x[j:], out=features[row : row + d - j])
             row += d - j
-    elif kind == "squares":
-        np.multiply(x, x, out=features[d + 1 :])
     return features
+
+
+#: Rows of a chunk taken together by :func:`_deviations_and_squares`, so that numpy's loop
+#: over a row of :math:`d` numbers runs over this many rows at once.
+_ROWS_TOGETHER = 16
+
+
+def _deviations_and_squares(X: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``diag`` and ``spherical``: the deviations :math:`x - c` and their squares
+    :math:`(x - c)^2` of a chunk of rows, each shaped like the chunk, ``(rows, d)``.
+
+    They are the features of these types (the log-density is linear in them, with a
+    constant), kept row by row: the products with them then need no transposed copy of
+    the chunk, and in float32 the matrix product of rows times a narrow matrix runs about
+    twice as fast as the same product laid out feature by feature (measured with
+    OpenBLAS 0.3.31 on AMD EPYC; in float64 the two layouts are equally fast).
+    """
+    n_rows, d = X.shape
+    deviations = _buffer("deviations", (n_rows, d), X.dtype)
+    centre = centre.astype(X.dtype)
+    together = _ROWS_TOGETHER if n_rows % _ROWS_TOGETHER == 0 else 1
+    np.subtract(
+        X.reshape(n_rows // together, together * d),
+        np.tile(centre, together),
+        out=deviations.reshape(n_rows // together, together * d),
+    )
+    squares = np.multiply(deviations, deviations, out=_buffer("squares", (n_rows, d), X.dtype))
+    return deviations, squares
 
 
 def _upper_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
@@ -328,7 +366,7 @@ class _Components:
             )
         self.constant = constant.astype(self.dtype)
         cast = lambda a: np.ascontiguousarray(a, dtype=self.dtype)  # noqa: E731
-        self.kind = {"full": "products", "tied": "linear"}.get(covariance_type, "squares")
+        self.kind = {"full": "products", "tied": "linear"}.get(covariance_type)
         if covariance_type == "full":
             self.prec_chol, self.means = prec_chol, means
             precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
@@ -381,16 +419,10 @@ class _Components:
             precisions = prec_chol**2
             if covariance_type == "spherical":
                 precisions = np.repeat(precisions[:, None], n_features, axis=1)
-            # log density = (mu P) . x + (constant - 1/2 P . mu^2) - 1/2 P . x^2
-            self.matrix = cast(
-                np.vstack(
-                    [
-                        (means * precisions).T,
-                        constant - 0.5 * np.sum(means**2 * precisions, axis=1),
-                        -0.5 * precisions.T,
-                    ]
-                )
-            )
+            # log density = (x - c) . (mu P) - 1/2 (x - c)^2 . P + (constant - 1/2 P . mu^2)
+            self.linear, self.quadratic = cast((means * precisions).T), cast(-0.5 * precisions.T)
+            self.offset = cast(constant - 0.5 * np.sum(means**2 * precisions, axis=1))
+            self.ones = np.ones(n_features, dtype=self.dtype)
             # For the exact recomputation of entries the expansion may get wrong.
             self.means, self.precisions, self.constant64 = means, precisions, constant
             self.mean_norms = np.sum(means**2, axis=1)
@@ -398,7 +430,7 @@ class _Components:
             self.error_scale = (
                 (2 * n_features + 2) * np.finfo(self.dtype).eps * precisions.max(axis=1)
             )
-            per_row = 2 * n_components  # log_prob, resp
+            per_row = n_features + 3 * n_components  # squares, two layouts of log_prob, resp
         #: Scratch numbers per row of a chunk: the features and ``per_row`` more.
         self.numbers_per_row = n_features + 1 + _quadratic_size(self.kind, n_features) + per_row
 
@@ -409,12 +441,16 @@ class _Components:
         (:func:`_features` about the centre :math:`c`), and for ``full`` also the whitened
         points of the whitened components, shape ``(K_w, d, rows)``."""
         n_rows, n_features = X.shape
-        features = _features(X, self.kind, self.centre)
         out = _buffer("log_prob", (self.n_components, n_rows), self.dtype)
         if self.covariance_type in ("diag", "spherical"):
-            np.matmul(self.matrix.T, features, out=out)
-            self._make_exact(out, X, features[n_features + 1 :].sum(axis=0))
-            return out, features
+            deviations, squares = _deviations_and_squares(X, self.centre)
+            by_row = _buffer("log_prob_by_row", (n_rows, self.n_components), self.dtype)
+            np.matmul(deviations, self.linear, out=by_row)
+            by_row += squares @ self.quadratic
+            np.add(by_row.T, self.offset[:, None], out=out)
+            self._make_exact(out, X, squares @ self.ones)
+            return out, (deviations, squares)
+        features = _features(X, self.kind, self.centre)
         x = features[:n_features]
         if self.covariance_type == "tied":  # exact differences: |y|^2 - 2 y.m + |m|^2 loses digits
             y = _buffer("whitened", (self.n_components, n_features, n_rows), self.dtype)
@@ -488,12 +524,18 @@ class _Components:
         exceeds :data:`_EXPANSION_TOLERANCE` times :math:`1 + |\cdot|` and that can matter
         (not floored away in the log-sum-exp) are recomputed in float64 as
         :math:`\sum_j P_{kj} (x_j - \mu_{kj})^2`; usually there are none.
+
+        Two checks at :math:`O(\text{rows} + K)` cost settle the usual case first: the
+        largest bound of each component against the tolerance itself, then against the
+        tolerance relative to its peak: every entry of component :math:`k` is at most its
+        value at :math:`x = \mu_k`, the constant :math:`\log \pi_k - \frac12 \log\det(2\pi
+        \Sigma_k)`, so where that is negative, no entry is smaller in size.
         """
         tolerance = _EXPANSION_TOLERANCE[self.dtype]
-        largest = x_norms.max(initial=0.0) * self.error_scale + self.mean_norms * self.error_scale
-        if largest.max(initial=0.0) <= tolerance:  # the usual case, at O(rows + K) cost
+        largest = (x_norms.max(initial=0.0) + self.mean_norms) * self.error_scale
+        if largest.max(initial=0.0) <= tolerance:
             return
-        if largest.max() <= tolerance * (1.0 + float(np.abs(out).min())):  # one pass more
+        if np.all(largest <= tolerance * (1.0 + np.maximum(-self.constant64, 0.0))):
             return
         bound = np.multiply.outer(self.error_scale, x_norms.astype(np.float64))
         bound += (self.mean_norms * self.error_scale)[:, None]
@@ -631,28 +673,31 @@ def _sum_in_order(parts) -> SufficientStatistics:
 
 
 def _moments_about_centre(
-    resp: np.ndarray, features: np.ndarray, covariance_type: str
+    resp: np.ndarray, features, covariance_type: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r""":math:`N_k`, :math:`s_k`, :math:`Q_k` of a chunk about the centre :math:`c`, in float64.
 
-    ``resp`` is shaped ``(K, rows)`` and ``features`` are the chunk's :func:`_features`: one
-    product :math:`\phi R^\top` gives all three (``tied`` adds the pooled :math:`\sum_i (\sum_k r_{ik}) (x_i - c)(x_i - c)^\top`,
-    one more product).
+    ``resp`` is shaped ``(K, rows)``; ``features`` are what :meth:`_Components.log_prob`
+    returned: ``tied``, the chunk's :func:`_features`, whose product with
+    :math:`R^\top` gives :math:`s_k` and :math:`N_k`, and one more product the pooled
+    :math:`\sum_i (\sum_k r_{ik}) (x_i - c)(x_i - c)^\top`; ``diag`` and ``spherical``,
+    the deviations and squares of :func:`_deviations_and_squares`, whose products with
+    :math:`R` are :math:`s_k` and the diagonals of :math:`Q_k`.
     """
-    n_features = _n_features_of(features.shape[0], covariance_type)
-    products = (features @ resp.T).T.astype(np.float64)
-    sums, counts = products[:, :n_features], products[:, n_features]
     if covariance_type == "tied":
+        n_features = features.shape[0] - 1
+        products = (features @ resp.T).T.astype(np.float64)
+        sums, counts = products[:, :n_features], products[:, n_features]
         x = features[:n_features]
         second = ((x * resp.sum(axis=0)) @ x.T).astype(np.float64)
-    else:
-        second = products[:, n_features + 1 :]
-    return np.ascontiguousarray(counts), np.ascontiguousarray(sums), np.ascontiguousarray(second)
-
-
-def _n_features_of(n_columns: int, covariance_type: str) -> int:
-    """``d`` from the height ``d + 1 + q`` of :func:`_features`."""
-    return n_columns - 1 if covariance_type == "tied" else (n_columns - 1) // 2
+        return np.ascontiguousarray(counts), np.ascontiguousarray(sums), second
+    deviations, squares = features
+    counts = resp @ np.ones(resp.shape[1], dtype=resp.dtype)  # BLAS, as the other two
+    return (
+        counts.astype(np.float64),
+        (resp @ deviations).astype(np.float64),
+        (resp @ squares).astype(np.float64),
+    )
 
 
 def _full_moments(

@@ -126,7 +126,10 @@ def test_float32_stays_float32(data):
         lazy = GaussianMixture(3, **params).fit(da.from_array(X, chunks=700))
     assert lazy.means_.dtype == memory.means_.dtype == np.float32
     assert lazy.score_samples(da.from_array(X, chunks=700)).dtype == np.float32
-    assert largest_difference(memory, lazy) < 1e-5
+    # The two add the same rows in different chunks, so they differ by float32 rounding:
+    # about 4e-6 relative after five iterations (1e-8 would hold in float64).
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(lazy, name), getattr(memory, name), rtol=1e-5, atol=1e-6)
 
 
 def test_initialisation_reads_only_a_sample(data, monkeypatch):

@@ -86,6 +86,23 @@ def test_reg_covar_is_added_to_the_diagonal(parameters, covariance_type):
     np.testing.assert_allclose(difference, np.array([0.25 * np.eye(3)] * 3), atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "n_samples, largest, count",
+    [(0, 8192, 0), (100, 8192, 1), (10_000, 8192, 2), (20_000, 8192, 4), (100_000, 8192, 16),
+     (100_000, 32768, 4), (1_000_000, 8192, 128), (8193, 8192, 2), (40_000, 8192, 8)],
+)
+def test_chunks_are_equal_and_balanced(n_samples, largest, count, monkeypatch):
+    """Chunks of at most the budget's rows, equal to within a row, counted in multiples
+    of 8, 4 or 2 where that keeps them at least half full; together every row once."""
+    monkeypatch.setattr(em, "_rows_per_chunk", lambda numbers_per_row, itemsize=8: largest)
+    chunks = list(em._chunks(n_samples, 10))
+    assert len(chunks) == count
+    sizes = [c.stop - c.start for c in chunks]
+    assert sum(sizes) == n_samples and all(size <= largest for size in sizes)
+    assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:]))
+    assert not sizes or max(sizes) - min(sizes) <= 1
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_chunking_does_not_change_the_answer(parameters, covariance_type, monkeypatch):
     X, weights, means, shapes = parameters
@@ -94,7 +111,7 @@ def test_chunking_does_not_change_the_answer(parameters, covariance_type, monkey
     whole_e = em.e_step(X, weights, means, shapes[covariance_type], covariance_type)
     whole_m = em.m_step(X, resp, covariance_type)
     monkeypatch.setattr(em, "_CHUNK_NUMBERS", 1)
-    assert len(list(em._chunks(len(X), 3))) == 5
+    assert len(list(em._chunks(len(X), 3))) == 8  # 5 of at most 256 rows, balanced to 8
     chunked_e = em.e_step(X, weights, means, shapes[covariance_type], covariance_type)
     chunked_m = em.m_step(X, resp, covariance_type)
     np.testing.assert_allclose(chunked_e[0], whole_e[0], rtol=1e-12, atol=1e-12)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from gmmlib import GaussianMixture
-from gmmlib._covariance import COVARIANCE_TYPES
+from gmmlib._covariance import COVARIANCE_TYPES, covariance_matrices
 from gmmlib.datasets import gaussian_clusters
 
 SETTINGS = settings(
@@ -27,9 +27,15 @@ def fit(X, sample_weight=None, **params):
 
 
 def assert_same_model(a, b, rtol=1e-10):
+    """The parameters agree to ``rtol`` of their largest entry. The precisions' Cholesky
+    factors are computed from the covariances, which amplifies their rounding by up to the
+    condition number (a component on two points in the plane has one of 1e7), so they are
+    held to ``rtol`` times it."""
+    matrices = covariance_matrices(b.covariances_, b.covariance_type, *b.means_.shape)
+    condition = float(np.linalg.cond(matrices).max())
     for name in PARAMETERS:
         expected = getattr(b, name)
-        scale = np.abs(expected).max()
+        scale = np.abs(expected).max() * (condition if name == "precisions_cholesky_" else 1.0)
         np.testing.assert_allclose(getattr(a, name), expected, rtol=0, atol=rtol * scale, err_msg=name)
     assert a.n_iter_ == b.n_iter_
 
