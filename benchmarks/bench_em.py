@@ -184,14 +184,15 @@ def peak_memory(cls, X, n_components) -> float:
 PYCAVE_GRID = [(10_000, 8, 4), (100_000, 32, 16), (1_000_000, 64, 64)]
 
 
-def grid(repeats: int) -> None:
-    """The PyCave sizes, diag and full, float64 and float32: seconds per EM iteration."""
+def grid(repeats: int, covariance_types=("diag", "full")) -> None:
+    """The PyCave sizes, diag and full (those of ``covariance_types``), float64 and float32:
+    seconds per EM iteration."""
     print("\nPyCave's sizes (seconds per EM iteration; fewer iterations on the largest):")
     print(f"  {'size':>22} {'type':>5} {'dtype':>7} {'scikit-learn':>13} {'gmmlib':>8} {'speed-up':>9}")
     for n, d, k in PYCAVE_GRID:
         X64, _ = gaussian_clusters(n, d, k, random_state=2, **DATA["separated"])
         n_iter = 10 if n * d * k < 10**9 else 2
-        for covariance_type in ("diag", "full"):
+        for covariance_type in [t for t in ("diag", "full") if t in covariance_types]:
             for dtype in (np.float64, np.float32):
                 X = X64.astype(dtype)
                 start = same_start(X64, k, covariance_type)
@@ -261,7 +262,7 @@ def main() -> None:
         for name, cls in (("scikit-learn", SklearnMixture), ("gmmlib", GaussianMixture)):
             print(f"  {name:>12}: {peak_memory(cls, X, 10):7.1f} MiB (the data itself: {X_mib:.1f} MiB)")
     if args.grid:
-        grid(args.repeats)
+        grid(args.repeats, args.covariance_types)
 
 
 if __name__ == "__main__":

@@ -179,3 +179,17 @@ def test_covariances_and_precision_factors_round_trip(parameters, covariance_typ
     np.testing.assert_allclose(
         cov.covariances_from_precisions_cholesky(again, covariance_type), covariances, rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 15, 16, 33, 6250])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_deviations_and_squares(n_rows, order, dtype):
+    """Rows taken 16 at a time and the rest one by one: exactly x - c and (x - c)^2."""
+    X = np.asarray(np.random.RandomState(n_rows).normal(size=(n_rows, 3)) + 100, dtype=dtype, order=order)
+    centre = np.array([100.5, 99.0, 101.25])
+    deviations, squares = em._deviations_and_squares(X, centre)
+    expected = X - centre.astype(dtype)
+    np.testing.assert_array_equal(deviations, expected)
+    np.testing.assert_array_equal(squares, expected * expected)
+    assert deviations.dtype == squares.dtype == dtype
