@@ -38,6 +38,7 @@ from sklearn.utils import check_random_state
 
 from . import _covariance as cov
 from ._validation import is_dask_array
+from . import em
 from .em import EMState, RowBall, SufficientStatistics, em_loop, sufficient_statistics
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,12 +66,11 @@ def _block_statistics(X, sample_weight, params, covariance_type, about, ball):
 
 
 def _block_ball(X) -> tuple[np.ndarray, float, int]:
-    """A block's row count, mean and largest distance from it."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.shape[0] == 0:
-        return np.zeros(X.shape[1]), 0.0, 0
-    centre = X.mean(axis=0)
-    return centre, float(np.sqrt(np.max(np.sum((X - centre) ** 2, axis=1)))), X.shape[0]
+    """A block's mean, largest distance from it (:func:`gmmlib.em.bounding_ball`) and row
+    count."""
+    X = np.asarray(X)
+    ball = em.bounding_ball(X, n_jobs=1)
+    return ball.centre, ball.radius, X.shape[0]
 
 
 def bounding_ball(X: da.Array) -> RowBall:

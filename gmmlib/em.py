@@ -435,7 +435,9 @@ class _Components:
             self.error_scale = (
                 (2 * n_features + 2) * np.finfo(self.dtype).eps * precisions.max(axis=1)
             )
-            per_row = n_features + 3 * n_components  # squares, two layouts of log_prob, resp
+            # squares, log_prob by component and by row, resp; the by-row quadratic terms
+            # (K more) are left out of the budget
+            per_row = n_features + 3 * n_components
         #: Scratch numbers per row of a chunk: the features and ``per_row`` more.
         self.numbers_per_row = n_features + 1 + _quadratic_size(self.kind, n_features) + per_row
 
@@ -450,8 +452,9 @@ class _Components:
         if self.covariance_type in ("diag", "spherical"):
             deviations, squares = _deviations_and_squares(X, self.centre)
             by_row = _buffer("log_prob_by_row", (n_rows, self.n_components), self.dtype)
+            quadratic = _buffer("quadratic_by_row", (n_rows, self.n_components), self.dtype)
             np.matmul(deviations, self.linear, out=by_row)
-            by_row += squares @ self.quadratic
+            by_row += np.matmul(squares, self.quadratic, out=quadratic)
             np.add(by_row.T, self.offset[:, None], out=out)
             self._make_exact(out, X, squares @ self.ones)
             return out, (deviations, squares)
