@@ -204,14 +204,19 @@ def _log_likelihood(model: GaussianMixture, X: Any, weight: np.ndarray | None) -
     return float(model.score(X, sample_weight=weight)) * _total_weight(X, weight)
 
 
+def _usable(model: GaussianMixture, X: Any, weight: np.ndarray | None) -> bool:
+    """Whether no component of a fitted model has collapsed (:func:`degenerate_components`)."""
+    return not bool(degenerate_components(model, np.asarray(X), sample_weight=weight).any())
+
+
 def _rank(model: GaussianMixture, X: Any, weight: np.ndarray | None) -> tuple[bool, float]:
     """How good a fitted start is: (has not collapsed, what the fit maximised on ``X``): the
     total log-likelihood, or with a prior the log posterior (``lower_bound_`` times N, up to
     a constant shared by all starts)."""
-    degenerate = bool(degenerate_components(model, np.asarray(X), sample_weight=weight).any())
+    usable = _usable(model, X, weight)
     if getattr(model, "prior_", None) is not None:
-        return not degenerate, float(model.lower_bound_) * _total_weight(X, weight)
-    return not degenerate, _log_likelihood(model, X, weight)
+        return usable, float(model.lower_bound_) * _total_weight(X, weight)
+    return usable, _log_likelihood(model, X, weight)
 
 
 def _fit_or_none(fit: Callable[..., Any], *args: Any) -> Any:
@@ -280,7 +285,7 @@ def _fit_path(
                 fits.append(_Fit(None, nan, nan, nan, False, True))
                 previous = None
                 continue
-            usable = _rank(best, X_train, w_train)[0]
+            usable = _usable(best, X_train, w_train)
             log_likelihood = _log_likelihood(best, X_train, w_train)
             previous = best if usable else None
             if test is None:
