@@ -92,9 +92,9 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         """:math:`\\log \\pi_c + \\log p(x \\mid c)`, shape ``(n, C)``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.column_stack(
-            [m.score_samples(X) for m in self.mixtures_]
-        ) + np.log(self.class_prior_)
+        return np.column_stack([m.score_samples(X) for m in self.mixtures_]) + np.log(
+            self.class_prior_
+        )
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log posterior :math:`\\log P(c \\mid x)`; error if no class gives x a density."""

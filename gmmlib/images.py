@@ -10,11 +10,15 @@ by a single, stated factor.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.image import AxesImage
 
 from ._validation import is_integer
+
+if TYPE_CHECKING:  # pragma: no cover - matplotlib is needed only to draw
+    from matplotlib.axes import Axes
+    from matplotlib.image import AxesImage
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -49,8 +53,7 @@ def colour_features(image: np.ndarray) -> np.ndarray:
         pixels = image.reshape(-1, 3).astype(np.float64)
         if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
             raise ValueError(
-                "a float image must hold finite values in [0, 1]; "
-                "divide 8-bit values by 255 first."
+                "a float image must hold finite values in [0, 1]; divide 8-bit values by 255 first."
             )
     return pixels
 
@@ -95,16 +98,14 @@ def quantise(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> np.
     if labels.shape != (pixels.shape[0],):
         raise ValueError(f"labels must have shape ({pixels.shape[0]},), got {labels.shape}.")
     if palette.ndim != 2 or palette.shape[1] != pixels.shape[1]:
-        raise ValueError(
-            f"palette must have shape (K, {pixels.shape[1]}), got {palette.shape}."
-        )
+        raise ValueError(f"palette must have shape (K, {pixels.shape[1]}), got {palette.shape}.")
     if labels.size and (labels.min() < 0 or labels.max() >= palette.shape[0]):
         raise ValueError(f"labels must lie in [0, {palette.shape[0] - 1}].")
     return palette[labels]
 
 
 def show_pixels(
-    values: np.ndarray, shape: tuple[int, int], ax: Axes, **imshow_kwargs: object
+    values: np.ndarray, shape: tuple[int, int], ax: Axes, **imshow_kwargs: Any
 ) -> AxesImage:
     """Draw per-pixel ``values`` (colours or scalars) as an image on ``ax``; return the image.
 

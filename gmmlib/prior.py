@@ -44,6 +44,7 @@ import numpy as np
 from scipy.special import gammaln, multigammaln
 
 from ._covariance import check_covariance_type
+from ._validation import is_integer
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,16 @@ def default_prior(
     ``sample_weight`` (frequency weights), :math:`\bar x` and :math:`V` are those of the data
     with each row repeated :math:`w_i` times (divisor :math:`\sum_i w_i - 1`).
     """
-    X = _data_matrix(X)
+    mean, variance = data_moments(_data_matrix(X), sample_weight)
+    return default_prior_from_moments(mean, variance, covariance_type, n_components, prior)
+
+
+def data_moments(X: np.ndarray, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' mean and sample covariance (divisor :math:`N - 1`), or with frequency
+    weights :func:`weighted_moments`: what :func:`default_prior` needs of data in memory."""
     if sample_weight is None:
-        mean, variance = X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
-    else:
-        mean, variance = weighted_moments(X, np.asarray(sample_weight, dtype=np.float64))
-    return default_prior_from_moments(
-        mean, variance, covariance_type, n_components, prior
-    )
+        return X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
+    return weighted_moments(X, np.asarray(sample_weight, dtype=np.float64))
 
 
 def weighted_moments(X, weight):
@@ -126,7 +129,9 @@ def weighted_moments(X, weight):
     total = weight.sum()
     mean = weight @ X / total
     centred = X - mean
-    variance = (centred * weight[:, None]).T @ centred / np.maximum(total - 1.0, np.finfo(float).tiny)
+    variance = (
+        (centred * weight[:, None]).T @ centred / np.maximum(total - 1.0, np.finfo(float).tiny)
+    )
     return mean, variance
 
 
@@ -140,9 +145,7 @@ def default_prior_from_moments(
     """:func:`default_prior` from the data's mean and sample covariance (for data that are
     not in memory, such as a Dask array, whose two moments take one pass)."""
     covariance_type = check_covariance_type(covariance_type)
-    if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
-        raise ValueError(f"n_components must be a positive integer; got {n_components!r}.")
-    if n_components < 1:
+    if not is_integer(n_components) or n_components < 1:
         raise ValueError(f"n_components must be a positive integer; got {n_components!r}.")
     prior = ConjugatePrior() if prior is None else prior
     if not isinstance(prior, ConjugatePrior):
@@ -212,6 +215,29 @@ def check_prior(prior: ConjugatePrior, covariance_type: str, n_features: int) ->
     return ConjugatePrior(mean, shrinkage, dof, scale, alpha)
 
 
+class _Fields(NamedTuple):
+    """The fields of a complete prior (:func:`check_prior`), with their types."""
+
+    mean: np.ndarray
+    shrinkage: float
+    dof: float
+    scale: np.ndarray
+    weight_concentration: float
+
+
+def _fields(prior: ConjugatePrior) -> _Fields:
+    """A checked, complete prior's fields (none of them None)."""
+    assert prior.mean is not None and prior.dof is not None and prior.scale is not None
+    assert prior.weight_concentration is not None
+    return _Fields(
+        np.asarray(prior.mean),
+        float(prior.shrinkage),
+        float(prior.dof),
+        np.asarray(prior.scale),
+        float(prior.weight_concentration),
+    )
+
+
 class PseudoCounts(NamedTuple):
     r"""What a prior adds to the statistics in the M-step (all zero: maximum likelihood).
 
@@ -276,8 +302,8 @@ def pseudo_counts(
     """
     if prior is None:
         return NO_PSEUDO_COUNTS
-    prior = check_prior(prior, covariance_type, n_features)
-    d, nu = n_features, prior.dof
+    fields = _fields(check_prior(prior, covariance_type, n_features))
+    d, nu = n_features, fields.dof
     covariance_count = {
         "full": nu + d + 2.0,
         "tied": nu + d + n_components + 1.0,
@@ -285,10 +311,10 @@ def pseudo_counts(
         "spherical": nu + d + 2.0,
     }[covariance_type]
     return PseudoCounts(
-        prior.weight_concentration - 1.0,
-        prior.shrinkage,
-        prior.mean,
-        prior.scale,
+        fields.weight_concentration - 1.0,
+        fields.shrinkage,
+        fields.mean,
+        fields.scale,
         covariance_count,
     )
 
@@ -327,13 +353,13 @@ def log_prior(
     means = np.asarray(means, dtype=np.float64)
     covariances = np.asarray(covariances, dtype=np.float64)
     n_components, d = means.shape
-    prior = check_prior(prior, covariance_type, d)
-    kappa, nu, alpha = prior.shrinkage, prior.dof, prior.weight_concentration
+    fields = _fields(check_prior(prior, covariance_type, d))
+    kappa, nu, alpha = fields.shrinkage, fields.dof, fields.weight_concentration
 
     with np.errstate(divide="ignore"):
         total = gammaln(n_components * alpha) - n_components * gammaln(alpha)
         total += (alpha - 1.0) * float(np.sum(np.log(weights))) if alpha != 1.0 else 0.0
-    offset = means - prior.mean
+    offset = means - fields.mean
     gauss_constant = -0.5 * d * math.log(2 * math.pi) + 0.5 * d * math.log(kappa)
 
     if covariance_type in ("full", "tied"):
@@ -348,14 +374,14 @@ def log_prior(
             log_det_k, inverse_k = log_det, inverse
         mahalanobis = np.einsum("ki,kij,kj->k", offset, inverse_k, offset)
         total += np.sum(gauss_constant - 0.5 * log_det_k - 0.5 * kappa * mahalanobis)
-        scale_log_det = np.linalg.slogdet(prior.scale)[1]
+        scale_log_det = np.linalg.slogdet(fields.scale)[1]
         wishart_constant = (
             0.5 * nu * scale_log_det - 0.5 * nu * d * math.log(2) - multigammaln(0.5 * nu, d)
         )
         total += np.sum(
             wishart_constant
             - 0.5 * (nu + d + 1) * log_det
-            - 0.5 * np.einsum("ij,kji->k", prior.scale, inverse)
+            - 0.5 * np.einsum("ij,kji->k", fields.scale, inverse)
         )
         return float(total)
 
@@ -368,10 +394,8 @@ def log_prior(
         gauss_constant - 0.5 * np.sum(np.log(variances) + kappa * offset**2 / variances, axis=1)
     )
     a = 0.5 * nu
-    b = 0.5 * np.broadcast_to(prior.scale, (d,))
+    b = 0.5 * np.broadcast_to(fields.scale, (d,))
     per_variance = covariances if covariance_type == "diag" else covariances[:, None]
     b = b if covariance_type == "diag" else b[:1]
-    total += np.sum(
-        a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_variance) - b / per_variance
-    )
+    total += np.sum(a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_variance) - b / per_variance)
     return float(total)

@@ -11,7 +11,6 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from gmmlib import GaussianMixture
 
-
 #: scikit-learn's check compares weights with repeated rows *in shuffled order*; EM is
 #: started from k-means on the rows, whose result depends on their order, so the two fits
 #: may end on different local optima. From the same start they agree (tests/test_weights.py),
@@ -59,8 +58,16 @@ def test_fit_returns_self_and_sets_trailing_underscore_attributes(blobs):
     model = GaussianMixture(3, random_state=0)
     assert model.fit(blobs) is model
     for name in (
-        "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-        "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+        "converged_",
+        "n_iter_",
+        "lower_bound_",
+        "lower_bounds_",
+        "n_features_in_",
     ):
         assert hasattr(model, name), name
     assert len(model.lower_bounds_) == model.n_iter_

@@ -50,12 +50,14 @@ def _objective(X, resp, prior, covariance_type, weights, means, covariances):
     K, d = means.shape
     total = 0.0
     for k in range(K):
-        cov = {
-            "full": lambda: covariances[k],
-            "tied": lambda: covariances,
-            "diag": lambda: np.diag(covariances[k]),
-            "spherical": lambda: covariances[k] * np.eye(d),
-        }[covariance_type]()
+        if covariance_type == "full":
+            cov = covariances[k]
+        elif covariance_type == "tied":
+            cov = covariances
+        elif covariance_type == "diag":
+            cov = np.diag(covariances[k])
+        else:
+            cov = covariances[k] * np.eye(d)
         log_density = stats.multivariate_normal(means[k], cov).logpdf(X)
         total += np.sum(resp[:, k] * (np.log(weights[k]) + log_density))
     return total + log_prior(weights, means, covariances, prior, covariance_type)
@@ -116,8 +118,11 @@ def test_a_vanishing_prior_is_maximum_likelihood(covariance_type):
     lowest = {"full": d - 1, "tied": d - 1, "diag": 0.0, "spherical": 0.0}[covariance_type]
     scale = {"full": np.eye(d), "tied": np.eye(d), "diag": np.ones(d), "spherical": 1.0}
     tiny = ConjugatePrior(
-        mean=np.zeros(d), shrinkage=1e-12, dof=lowest + 1e-9,
-        scale=1e-12 * np.asarray(scale[covariance_type]), weight_concentration=1.0,
+        mean=np.zeros(d),
+        shrinkage=1e-12,
+        dof=lowest + 1e-9,
+        scale=1e-12 * np.asarray(scale[covariance_type]),
+        weight_concentration=1.0,
     )
     ml = em.m_step(X, resp, covariance_type, reg_covar=0.0)
     almost = em.m_step(X, resp, covariance_type, reg_covar=0.0, prior=tiny)
@@ -231,8 +236,14 @@ def test_the_estimator_with_a_prior_never_lowers_its_lower_bounds(
     X = rng.normal(size=(30, 2))
     X = np.vstack([X, np.repeat(X[:1], n_repeats, axis=0)])
     model = GaussianMixture(
-        3, covariance_type=covariance_type, prior="default", reg_covar=0.0, tol=0.0,
-        max_iter=30, init_params=init_params, random_state=seed,
+        3,
+        covariance_type=covariance_type,
+        prior="default",
+        reg_covar=0.0,
+        tol=0.0,
+        max_iter=30,
+        init_params=init_params,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -286,19 +297,34 @@ def test_the_estimator_runs_the_same_map_em_as_em_history(covariance_type):
     start = GaussianMixture(2, covariance_type=covariance_type, max_iter=0, random_state=0).fit(X)
     prior = default_prior(X, covariance_type, 2)
     path = em.em_history(
-        X, start.weights_, start.means_, start.covariances_, covariance_type, n_iter=12,
-        reg_covar=1e-6, prior=prior,
+        X,
+        start.weights_,
+        start.means_,
+        start.covariances_,
+        covariance_type,
+        n_iter=12,
+        reg_covar=1e-6,
+        prior=prior,
     )
-    precisions = {"full": np.linalg.inv, "tied": np.linalg.inv}.get(covariance_type, lambda c: 1 / c)
+    precisions = {"full": np.linalg.inv, "tied": np.linalg.inv}.get(
+        covariance_type, lambda c: 1 / c
+    )
     model = GaussianMixture(
-        2, covariance_type=covariance_type, prior="default", max_iter=12, tol=0.0,
-        weights_init=start.weights_, means_init=start.means_,
+        2,
+        covariance_type=covariance_type,
+        prior="default",
+        max_iter=12,
+        tol=0.0,
+        weights_init=start.weights_,
+        means_init=start.means_,
         precisions_init=precisions(start.covariances_),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X)
-    np.testing.assert_allclose(model.lower_bounds_, [s.mean_log_likelihood for s in path[:12]], rtol=1e-9)
+    np.testing.assert_allclose(
+        model.lower_bounds_, [s.mean_log_likelihood for s in path[:12]], rtol=1e-9
+    )
     for got, want in zip((model.weights_, model.means_, model.covariances_), path[12][:3]):
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
     # bic and aic are computed from the log-likelihood at the MAP estimate (mclust's practice)
@@ -327,15 +353,21 @@ def test_with_a_prior_integer_weights_are_repeated_rows():
     weight = rng.integers(0, 4, size=len(X)).astype(float)
     repeated = np.repeat(X, weight.astype(int), axis=0)
     params = dict(
-        prior="default", max_iter=20, tol=0.0, weights_init=[0.5, 0.5],
-        means_init=X[[0, 40]], precisions_init=np.stack([np.eye(2)] * 2),
+        prior="default",
+        max_iter=20,
+        tol=0.0,
+        weights_init=[0.5, 0.5],
+        means_init=X[[0, 40]],
+        precisions_init=np.stack([np.eye(2)] * 2),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         weighted = GaussianMixture(2, **params).fit(X, sample_weight=weight)
         copies = GaussianMixture(2, **params).fit(repeated)
     for name in ("mean", "scale"):
-        np.testing.assert_allclose(getattr(weighted.prior_, name), getattr(copies.prior_, name), rtol=1e-12)
+        np.testing.assert_allclose(
+            getattr(weighted.prior_, name), getattr(copies.prior_, name), rtol=1e-12
+        )
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(weighted, name), getattr(copies, name), rtol=1e-10)
     np.testing.assert_allclose(weighted.lower_bounds_, copies.lower_bounds_, rtol=1e-10)

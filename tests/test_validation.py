@@ -85,7 +85,9 @@ def test_inconsistent_initial_parameters(X, params, message):
 def test_predict_with_the_wrong_number_of_features(X):
     model = GaussianMixture(2, random_state=0).fit(X)
     for method in (model.predict, model.predict_proba, model.score_samples, model.score):
-        with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2"):
+        with pytest.raises(
+            ValueError, match="X has 3 features, but GaussianMixture is expecting 2"
+        ):
             method(np.zeros((4, 3)))
 
 

@@ -36,7 +36,9 @@ def assert_same_model(a, b, rtol=1e-10):
     for name in PARAMETERS:
         expected = getattr(b, name)
         scale = np.abs(expected).max() * (condition if name == "precisions_cholesky_" else 1.0)
-        np.testing.assert_allclose(getattr(a, name), expected, rtol=0, atol=rtol * scale, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(a, name), expected, rtol=0, atol=rtol * scale, err_msg=name
+        )
     assert a.n_iter_ == b.n_iter_
 
 
@@ -51,8 +53,14 @@ def test_integer_weights_are_repeated_rows(seed, covariance_type, init_params):
     "random_from_data" draw rows, so repeated rows change the draw itself."""
     X = gaussian_clusters(90, 2, 3, random_state=seed)[0]
     counts = np.random.RandomState(seed).randint(1, 4, size=len(X))
-    params = dict(n_components=3, covariance_type=covariance_type, init_params=init_params,
-                  random_state=seed, max_iter=20, tol=0.0)
+    params = dict(
+        n_components=3,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        random_state=seed,
+        max_iter=20,
+        tol=0.0,
+    )
     assert_same_model(fit(X, counts, **params), fit(np.repeat(X, counts, axis=0), **params))
 
 
@@ -65,8 +73,14 @@ def test_integer_weights_are_repeated_rows(seed, covariance_type, init_params):
 def test_zero_weights_remove_rows(seed, covariance_type, init_params):
     X = gaussian_clusters(90, 2, 3, random_state=seed)[0]
     keep = np.random.RandomState(seed).rand(len(X)) < 0.7
-    params = dict(n_components=3, covariance_type=covariance_type, init_params=init_params,
-                  random_state=seed, max_iter=20, tol=0.0)
+    params = dict(
+        n_components=3,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        random_state=seed,
+        max_iter=20,
+        tol=0.0,
+    )
     weighted = fit(X, keep.astype(float), **params)
     assert_same_model(weighted, fit(X[keep], **params))
     # the left-out rows are still scored and predicted
@@ -77,8 +91,9 @@ def test_zero_weights_remove_rows(seed, covariance_type, init_params):
 def test_scaling_all_weights_changes_nothing(covariance_type):
     X = gaussian_clusters(120, 2, 3, random_state=1)[0]
     weights = np.random.RandomState(1).uniform(0.2, 3, size=len(X))
-    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
-                  max_iter=30, tol=0.0)
+    params = dict(
+        n_components=3, covariance_type=covariance_type, random_state=0, max_iter=30, tol=0.0
+    )
     assert_same_model(fit(X, 7.5 * weights, **params), fit(X, weights, **params), rtol=1e-9)
 
 
@@ -109,7 +124,10 @@ def test_bic_counts_weights_as_rows():
         (np.r_[np.nan, np.ones(49)], "NaN or infinity"),
         (np.ones(49), r"shape \(49,\), but X has 50 rows"),
         (np.zeros(50), "zero everywhere"),
-        (np.r_[1.0, np.zeros(49)], "larger than the number of samples \\(1 with positive weight\\)"),
+        (
+            np.r_[1.0, np.zeros(49)],
+            "larger than the number of samples \\(1 with positive weight\\)",
+        ),
         ("heavy", "array of numbers"),
     ],
 )
