@@ -224,8 +224,8 @@ def bounding_ball(X: np.ndarray, n_jobs: int | None = None) -> RowBall:
     X = as_rows(X)
     n_threads = effective_n_jobs(n_jobs)
     slices = list(chunks(X.shape[0], X.shape[1]))
-    sums = ordered_map(lambda rows: X[rows].sum(axis=0, dtype=np.float64), slices, n_threads)
-    centre = np.sum(list(sums), axis=0) / max(X.shape[0], 1)
+    sums = list(ordered_map(lambda rows: X[rows].sum(axis=0, dtype=np.float64), slices, n_threads))
+    centre = (np.sum(sums, axis=0) if sums else np.zeros(X.shape[1])) / max(X.shape[0], 1)
 
     def farthest(rows: slice) -> float:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -283,7 +283,10 @@ class Components:
         n_components, n_features = means.shape
         self.covariance_type, self.dtype = covariance_type, np.dtype(dtype)
         self.n_components, self.n_features = n_components, n_features
-        self.centre = means.mean(axis=0)
+        # The centre is rounded to the data's float type once, here: the chunks are shifted
+        # by it in that type, so the means must be shifted by the same number (float32 data
+        # far from the origin were otherwise off by the rounding of the centre).
+        self.centre = means.mean(axis=0).astype(self.dtype).astype(np.float64)
         means = means - self.centre
         with np.errstate(divide="ignore"):
             self.log_weights = np.log(weights)

@@ -83,6 +83,11 @@ def sample_weight_problem(*, finite: bool, minimum: float, total: float) -> str 
         )
     if not total > 0:
         return "sample_weight is zero everywhere: at least one row must count."
+    if total == np.inf:
+        return (
+            "sample_weight sums to more than floating point holds; divide the weights by "
+            "their largest (without a prior, scaling all weights changes nothing)."
+        )
     return None
 
 
@@ -92,33 +97,50 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     for every row."""
     if sample_weight is None:
         return None
-    try:
-        weight = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
+    if np.ma.isMaskedArray(sample_weight):
         raise ValueError(
-            f"sample_weight must be an array of numbers; got {type(sample_weight).__name__}."
-        ) from None
+            "sample_weight is a masked array; fill its masked entries first (e.g. "
+            "sample_weight.filled(0) to leave those rows out)."
+        )
+    kind = np.asarray(sample_weight).dtype.kind
+    if kind not in "biuf":
+        raise ValueError(
+            f"sample_weight must be real numbers; got an array of dtype "
+            f"{np.asarray(sample_weight).dtype}."
+        )
+    weight = np.asarray(sample_weight, dtype=np.float64)
     if weight.ndim == 0:
         weight = np.full(n_samples, float(weight))
     if weight.shape != (n_samples,):
         check_sample_weight_shape(weight, n_samples)  # raises, saying so
     finite = bool(np.all(np.isfinite(weight)))
-    problem = sample_weight_problem(
-        finite=finite,
-        minimum=float(weight.min(initial=0.0)) if finite else 0.0,
-        total=float(weight.sum()) if finite else 0.0,
-    )
+    with np.errstate(over="ignore"):
+        problem = sample_weight_problem(
+            finite=finite,
+            minimum=float(weight.min(initial=0.0)) if finite else 0.0,
+            total=float(weight.sum()) if finite else 0.0,
+        )
     if problem:
         raise ValueError(problem)
     return weight
+
+
+#: What is said of data with NaN or infinity in them.
+NOT_FINITE = (
+    "Input X contains NaN or infinity. Remove or impute those values first (np.isfinite(X) "
+    "finds them; for a Dask array, dask.array.isfinite(X))."
+)
 
 
 def check_magnitude(X: np.ndarray) -> None:
     """Raise a ValueError when squared distances between the points overflow float64.
 
     EM needs :math:`\\lVert x_i - \\mu_k \\rVert^2`; beyond about :math:`10^{154}` from the
-    data's centre it is infinite, and every covariance with it.
+    data's centre it is infinite, and every covariance with it. NaN or infinity in ``X`` is
+    said as such (as numpy's and scikit-learn's checks say it).
     """
+    if not np.all(np.isfinite(X)):
+        raise ValueError(NOT_FINITE)
     spread = float(np.max(np.abs(X - X.mean(axis=0)), initial=0.0))
     with np.errstate(over="ignore"):
         if not np.isfinite(spread * spread * X.shape[1]):

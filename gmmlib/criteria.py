@@ -21,11 +21,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["aic", "bic", "entropy", "icl"]
+__all__ = ["aic", "bic", "check_sample_size", "entropy", "icl"]
+
+
+def check_sample_size(n_samples: float) -> None:
+    """Raise a ValueError unless :math:`N` (the number of rows, or the sum of the sample
+    weights) is more than one observation, as BIC's :math:`\\log N` needs."""
+    if not n_samples > 1:
+        raise ValueError(
+            f"The number of observations N is {n_samples:g}: with sample weights it is their "
+            "sum (frequency weights: row i counts as w_i observations), and BIC's penalty "
+            "p log N is zero or negative for N <= 1. Scale the weights to the number of "
+            "observations they stand for, e.g. w * len(w) / w.sum()."
+        )
 
 
 def bic(log_likelihood: float, n_parameters: int, n_samples: float) -> float:
-    r""":math:`-2 \log \hat L + p \log N`."""
+    r""":math:`-2 \log \hat L + p \log N` (a ValueError for :math:`N \le 1`)."""
+    check_sample_size(n_samples)
     return float(-2 * log_likelihood + n_parameters * np.log(n_samples))
 
 

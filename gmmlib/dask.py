@@ -33,6 +33,7 @@ processes set up for EM (one BLAS thread each, glibc's own memory tuning), and
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -113,10 +114,11 @@ def bounding_ball(X: da.Array) -> RowBall:
 
     X = row_blocks(X)
     parts = dask.compute(*[dask.delayed(_block_ball)(block) for block in X.to_delayed().ravel()])
+    parts = [part for part in parts if part[2]]  # an empty block holds no row
     counts = np.array([n for _, _, n in parts], dtype=float)
-    centres = np.array([c for c, _, _ in parts])
-    centre = counts @ centres / counts.sum()
-    radius = max(r + float(np.linalg.norm(c - centre)) for c, r, n in parts if n)
+    centres = np.array([c for c, _, _ in parts]).reshape(len(parts), X.shape[1])
+    centre = counts @ centres / max(counts.sum(), 1.0)
+    radius = max((r + float(np.linalg.norm(c - centre)) for c, r, n in parts), default=0.0)
     return RowBall(centre, radius)
 
 
@@ -129,6 +131,11 @@ def row_blocks(X: da.Array) -> da.Array:
     """``X`` with all its columns in one chunk, so that each block is a set of whole rows."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array of shape (N, d); got {X.ndim} dimensions.")
+    if any(math.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            "X has blocks of unknown size (as after boolean indexing, X[X[:, 0] > 0]): "
+            "compute them first with X.compute_chunk_sizes() (one pass over the data)."
+        )
     if X.numblocks[1] != 1:
         X = X.rechunk({1: -1})
     return X
@@ -153,20 +160,23 @@ def weight_blocks(sample_weight, X: da.Array):
     return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
 
 
-def check_weights(sample_weight: da.Array | None) -> None:
+def check_weights(sample_weight: da.Array) -> int:
     """Raise the ValueError that :func:`gmmlib._validation.check_sample_weight` raises in
-    memory, for weights on Dask (one pass: are they finite, their smallest value, their sum)."""
-    if sample_weight is None:
-        return
+    memory, for weights on Dask; return how many rows have positive weight (one pass: are
+    they finite, their smallest value, their sum, the positive ones)."""
     import dask
     import dask.array as da
 
-    finite, minimum, total = dask.compute(
-        da.isfinite(sample_weight).all(), sample_weight.min(), sample_weight.sum()
+    finite, minimum, total, positive = dask.compute(
+        da.isfinite(sample_weight).all(),
+        sample_weight.min(),
+        sample_weight.sum(),
+        (sample_weight > 0).sum(),
     )
     problem = sample_weight_problem(finite=bool(finite), minimum=float(minimum), total=float(total))
     if problem:
         raise ValueError(problem)
+    return int(positive)
 
 
 def statistics(
@@ -252,17 +262,22 @@ def em_iterations(
 def sample_rows(
     X: da.Array, n_rows: int, random_state, sample_weight: da.Array | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """A uniform random sample of ``n_rows`` distinct rows of ``X`` (all rows if fewer).
+    """A uniform random sample of ``n_rows`` distinct rows of ``X`` (all rows if fewer),
+    drawn among the rows of positive weight when there are ``sample_weight``.
 
-    Only the blocks that hold sampled rows are read, each once. Returns the rows (in file
-    order) and their weights (None without weights).
+    Only the blocks that hold sampled rows are read, each once (and, with weights, the
+    weights' signs, one byte a row). Returns the rows (in file order) and their weights
+    (None without weights).
     """
     rng = check_random_state(random_state)
-    n_samples = X.shape[0]
-    if n_rows >= n_samples:
-        index = np.arange(n_samples)
+    if sample_weight is None:
+        candidates = np.arange(X.shape[0])
     else:
-        index = np.sort(rng.choice(n_samples, size=n_rows, replace=False))
+        candidates = np.flatnonzero(np.asarray((sample_weight > 0).compute()))
+    if n_rows >= len(candidates):
+        index = candidates
+    else:
+        index = candidates[np.sort(rng.choice(len(candidates), size=n_rows, replace=False))]
     rows = np.asarray(X[index].compute(), dtype=np.float64)
     weight = None
     if sample_weight is not None:

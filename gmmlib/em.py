@@ -55,9 +55,9 @@ from ._parallel import on_one_blas_thread, one_blas_thread
 from ._validation import as_rows, check_sample_weight_shape, is_integer
 from .prior import check_prior, log_prior, pseudo_counts
 from .statistics import (
-    TINY_COUNT,
     SufficientStatistics,
     bounding_ball,
+    divisors,
     needs_recentring,
     responsibility_statistics,
     scatter_about_weighted_means,
@@ -99,14 +99,16 @@ def m_step_from_statistics(
     :math:`N_k` of the weights, :math:`\kappa_p` points at :math:`\mu_p` to each mean, and
     the scatter :math:`\Psi_p` with :math:`\nu_p + d + 2` counts to each covariance (the
     MAP estimate; see :mod:`gmmlib.prior` for the derivation). Maximum likelihood is the
-    prior with every pseudo-count zero. A tiny constant is added to :math:`N_k` so an empty
-    component does not divide by zero.
+    prior with every pseudo-count zero. An empty component (:math:`N_k = 0`) keeps its
+    weight 0, its reference point as mean and :math:`\epsilon I` (or the prior's) as
+    covariance; no count is changed, so scaling every weight by one constant changes
+    nothing without a prior.
     """
     covariance_type = stats.covariance_type
     n_components, n_features = stats.sums.shape
-    counts = stats.counts + TINY_COUNT
-    weighted_means = stats.about + stats.sums / counts[:, None]
-    scatter = scatter_about_weighted_means(stats, counts)
+    counts = stats.counts
+    weighted_means = stats.weighted_means
+    scatter = scatter_about_weighted_means(stats, divisors(counts))
     pseudo = pseudo_counts(prior, covariance_type, n_components, n_features)
 
     weights = counts + pseudo.weight
@@ -119,7 +121,8 @@ def m_step_from_statistics(
         pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
         scatter = scatter + weighted_outer(pull, weighted_means - pseudo.mean, covariance_type)
     if covariance_type == "full":
-        covariances = (scatter + pseudo.scatter) / (counts + pseudo.covariance_count)[:, None, None]
+        divisor = divisors(counts + pseudo.covariance_count)
+        covariances = (scatter + pseudo.scatter) / divisor[:, None, None]
         covariances = (covariances + np.swapaxes(covariances, 1, 2)) / 2
         covariances[:, range(n_features), range(n_features)] += reg_covar
     elif covariance_type == "tied":
@@ -128,11 +131,13 @@ def m_step_from_statistics(
         covariances.flat[:: n_features + 1] += reg_covar
     elif covariance_type == "diag":
         scatter = np.maximum(scatter, 0.0)  # rounding must not make a variance negative
-        covariances = (scatter + pseudo.scatter) / (counts + pseudo.covariance_count)[:, None]
+        divisor = divisors(counts + pseudo.covariance_count)
+        covariances = (scatter + pseudo.scatter) / divisor[:, None]
         covariances += reg_covar
     else:
         traces = np.maximum(scatter, 0.0).sum(axis=1)
-        covariances = (traces + pseudo.scatter) / (n_features * counts + pseudo.covariance_count)
+        divisor = divisors(n_features * counts + pseudo.covariance_count)
+        covariances = (traces + pseudo.scatter) / divisor
         covariances += reg_covar
     return weights, means, covariances
 
@@ -294,8 +299,11 @@ def em_loop(
         objective /= stats.total_weight
         if not np.isfinite(stats.log_likelihood / stats.total_weight):
             raise ValueError(
-                "The log-likelihood is not finite: the data's values are too large or too "
-                "small for floating point. Rescale the data (e.g. StandardScaler)."
+                "The log-likelihood is not finite. Either the data hold NaN or infinity (in "
+                "memory they are refused before fitting, a Dask array's blocks are read only "
+                "by the passes): np.isfinite(X).all(), or dask.array.isfinite(X).all(), finds "
+                "them; or the data's values are too large or too small for floating point: "
+                "rescale them (e.g. StandardScaler)."
             )
         yield EMState(weights, means, covariances, float(objective)), stats
         if needs_recentring(stats):

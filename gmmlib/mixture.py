@@ -15,8 +15,10 @@ The Dask source calls :mod:`gmmlib.dask`, which knows nothing of the estimator.
 
 from __future__ import annotations
 
+import copy
 import functools
 import numbers
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -131,10 +133,9 @@ class _OnDask:
         self.on_dask = on_dask
         self.X = on_dask.row_blocks(X)
         self.weight = on_dask.weight_blocks(sample_weight, self.X)
-        on_dask.check_weights(self.weight)
         self.n_samples, self.n_features = self.X.shape
         self.dtype = np.dtype(np.float32 if self.X.dtype == np.float32 else np.float64)
-        self.counted = self.n_samples
+        self.counted = self.n_samples if self.weight is None else on_dask.check_weights(self.weight)
 
     def check_values(self) -> None:
         """Checked on the start's sample of rows (:meth:`start_rows`): all rows would cost a
@@ -224,7 +225,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     warm_start : bool, default=False
         If True, each ``fit`` continues from the previous fit's parameters (one start).
     verbose : int, default=0
-        1 prints each start's progress; 2 also prints timings and log-likelihood changes.
+        1 prints each start's progress (the log-likelihood change every
+        ``verbose_interval`` iterations); 2 also the time they took.
     verbose_interval : int, default=10
         Iterations between verbose messages.
 
@@ -339,11 +341,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             weights = as_finite_array("weights_init", self.weights_init, (k,))
             if np.any(weights < 0) or np.any(weights > 1):
                 raise ValueError(f"weights_init must lie in [0, 1]; got {weights}.")
-            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+            # Weights computed in float32 (a float32 fit's weights_) sum to 1 only to
+            # float32's precision; they are accepted, as scikit-learn does, and rescaled.
+            given = np.asarray(self.weights_init)
+            precision = np.finfo(given.dtype).eps if given.dtype == np.float32 else 0.0
+            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=max(1e-8, k * precision)):
                 raise ValueError(
                     f"weights_init must sum to 1; they sum to {weights.sum():.10g}. "
                     "Divide them by their sum."
                 )
+            weights = weights / weights.sum()
         if self.means_init is not None:
             means = as_finite_array("means_init", self.means_init, (k, n_features))
         if self.precisions_init is not None:
@@ -389,36 +396,35 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ) -> np.ndarray:
         """Starting responsibilities chosen by ``init_params`` (hard or random).
 
-        With weights, k-means and k-means++ weigh the rows, and ``random_from_data`` draws
-        among the rows of positive weight, so that a zero weight is the same as a missing
-        row for these three; ``random`` draws a row of random responsibilities for every
-        row.
+        Only the rows of positive weight take part, so that a zero weight is the same as a
+        missing row for every start (its responsibilities are left at zero, and it counts
+        for nothing); k-means and k-means++ weigh those rows by their weights.
         """
         n_samples, k = X.shape[0], self.n_components
-        resp: np.ndarray = np.zeros(
-            (n_samples, k), dtype=np.float32
-        )  # 0 and 1 are exact: half the memory
+        resp: np.ndarray = np.zeros((n_samples, k), dtype=np.float32)  # 0 and 1 are exact
+        counted = slice(None) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        weight = None if sample_weight is None else sample_weight[counted]
         # Distances do not change when the data are shifted to their centre, but far from
         # the origin |x|^2 - 2 x.y + |y|^2 loses the digits that tell points apart.
-        X = X - X.mean(axis=0)
+        X = X[counted]
+        X = X - (X.mean(axis=0) if weight is None else np.average(X, axis=0, weights=weight))
+        rows = np.arange(n_samples)[counted]
         if self.init_params == "kmeans":
             kmeans = KMeans(n_clusters=k, n_init=1, random_state=random_state)
-            labels = kmeans.fit(X, sample_weight=sample_weight).labels_
-            resp[np.arange(n_samples), labels] = 1
+            resp[rows, kmeans.fit(X, sample_weight=weight).labels_] = 1
         elif self.init_params == "random":
-            resp = random_state.uniform(size=(n_samples, k))
-            resp /= resp.sum(axis=1)[:, None]
+            drawn = random_state.uniform(size=(len(rows), k))
+            if sample_weight is None:
+                resp = drawn / drawn.sum(axis=1)[:, None]
+            else:
+                resp = np.zeros((n_samples, k))
+                resp[rows] = drawn / drawn.sum(axis=1)[:, None]
         elif self.init_params == "random_from_data":
-            candidates = (
-                np.arange(n_samples) if sample_weight is None else np.flatnonzero(sample_weight > 0)
-            )
-            indices = candidates[random_state.choice(len(candidates), size=k, replace=False)]
-            resp[indices, np.arange(k)] = 1
+            indices = random_state.choice(len(rows), size=k, replace=False)
+            resp[rows[indices], np.arange(k)] = 1
         else:  # k-means++
-            _, indices = kmeans_plusplus(
-                X, k, random_state=random_state, sample_weight=sample_weight
-            )
-            resp[indices, np.arange(k)] = 1
+            _, indices = kmeans_plusplus(X, k, random_state=random_state, sample_weight=weight)
+            resp[rows[indices], np.arange(k)] = 1
         return resp
 
     def _initialize(
@@ -455,6 +461,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             precisions_cholesky=prec_chol,
             prior=self.prior_,
         )
+        start = lap = time.perf_counter()
         state, _ = next(states)
         lower_bounds: list[float] = []
         converged, n_iter = False, 0
@@ -464,23 +471,32 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             state, _ = next(states)
             change = lower_bound - previous
             if self.verbose and n_iter % self.verbose_interval == 0:
-                print(f"  Iteration {n_iter}\t log-likelihood change {change:.5f}")
+                timing = ""
+                if self.verbose >= 2:
+                    now = time.perf_counter()
+                    timing, lap = f"\t time lapse {now - lap:.5f}s", now
+                print(f"  Iteration {n_iter}{timing}\t log-likelihood change {change:.5f}")
             if abs(change) < self.tol:
                 converged = True
                 break
         if self.verbose:
             status = "converged" if converged else "did not converge"
-            print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
+            timing = f" time {time.perf_counter() - start:.5f}s," if self.verbose >= 2 else ""
+            print(f"Initialization {status}.{timing} lower bound {lower_bound:.5f}.")
         return _Run(state, lower_bound, lower_bounds, n_iter, converged)
 
     def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
-        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
+        r"""Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
 
-        ``sample_weight`` (shape ``(N,)``, non-negative, optional) makes row :math:`i`
-        count :math:`w_i` times: integer weights give the model of the data with each row
-        repeated, a zero weight the model without the row, and scaling all weights changes
-        nothing (see :func:`gmmlib.em.em_iterations`). scikit-learn's GaussianMixture has
-        no weights.
+        ``sample_weight`` (shape ``(N,)``, non-negative, optional) are frequency weights:
+        row :math:`i` counts as :math:`w_i` observations. Integer weights give the model of
+        the data with each row repeated, a zero weight the model without the row. Without
+        a prior, scaling all weights by one constant changes nothing (see
+        :func:`gmmlib.em.em_iterations`); with a ``prior`` it does, as it should: the prior
+        is worth a fixed number of pseudo-observations, and :math:`\sum_i w_i` says how
+        many observations the data are worth (weights that sum to 1 would let the prior
+        decide). ``bic`` and ``aic`` take :math:`N = \sum_i w_i` for the same reason.
+        scikit-learn's GaussianMixture has no weights.
 
         ``X`` may be a Dask array (see :mod:`gmmlib.dask`): the same EM, one pass over its
         blocks per iteration, and a start from ``init_sample_size`` of its rows.
@@ -736,7 +752,7 @@ def sort_components(model: GaussianMixture, by: str = "mean") -> GaussianMixture
     order = np.lexsort(keys)
     result = clone(model)
     fitted = {name: value for name, value in vars(model).items() if name.endswith("_")}
-    result.__dict__.update(fitted)
+    result.__dict__.update(copy.deepcopy(fitted))  # a copy shares nothing with the original
     per_component = ["weights_", "means_"]
     if model.covariance_type != "tied":
         per_component += ["covariances_", "precisions_", "precisions_cholesky_"]

@@ -47,7 +47,7 @@ from ._covariance import check_covariance_type
 from ._validation import is_integer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConjugatePrior:
     r"""Hyperparameters of the conjugate prior; ``None`` means "the data-dependent default".
 
@@ -71,6 +71,21 @@ class ConjugatePrior:
     dof: float | None = None
     scale: np.ndarray | float | None = None
     weight_concentration: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, arrays compared by value (``==`` on arrays is elementwise)."""
+        if not isinstance(other, ConjugatePrior):
+            return NotImplemented
+
+        def same(a: object, b: object) -> bool:
+            if a is None or b is None:
+                return a is b
+            return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)))
+
+        names = ("mean", "shrinkage", "dof", "scale", "weight_concentration")
+        return all(same(getattr(self, name), getattr(other, name)) for name in names)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable
 
 
 def _data_matrix(X) -> np.ndarray:
@@ -97,9 +112,11 @@ def default_prior(
     :math:`N - 1`), :math:`d` features and :math:`K` components:
 
     * :math:`\mu_p = \bar x`, :math:`\kappa_p = 0.01`, :math:`\nu_p = d + 2`;
-    * ``full``, ``tied``: :math:`\Psi_p = V / K^{2/d}`;
+    * ``full``, ``tied``: :math:`\Psi_p = V / K^{2/d}`; where :math:`V` is singular (no more
+      rows than features, a constant or collinear column) its diagonal instead, as mclust
+      does for :math:`n \le d`, with a zero variance replaced by the mean of the others;
     * ``diag``, ``spherical``: :math:`\psi = \operatorname{tr}(V) / (d\, K^{2/d})` (for
-      ``diag`` the same value for every feature);
+      ``diag`` the same value for every feature; 1 instead of a zero trace);
     * :math:`\alpha = 1` (no prior on the weights).
 
     :math:`K^{2/d}` is the squared ratio of side lengths when the data's volume is split into
@@ -125,13 +142,13 @@ def weighted_moments(X, weight):
     :math:`\bar x = \sum_i w_i x_i / W` and :math:`V = \sum_i w_i (x_i - \bar x)(x_i -
     \bar x)^\top / (W - 1)`, :math:`W = \sum_i w_i` (those of the rows repeated :math:`w_i`
     times). Array operations only, so ``X`` and ``weight`` may be Dask arrays (the result is
-    then lazy, one pass to compute)."""
+    then lazy, one pass to compute). :math:`V` is NaN when :math:`W \le 1`: no sample
+    covariance is defined for at most one observation."""
     total = weight.sum()
     mean = weight @ X / total
     centred = X - mean
-    variance = (
-        (centred * weight[:, None]).T @ centred / np.maximum(total - 1.0, np.finfo(float).tiny)
-    )
+    divisor = np.where(total > 1.0, total - 1.0, np.nan)
+    variance = (centred * weight[:, None]).T @ centred / divisor
     return mean, variance
 
 
@@ -154,21 +171,47 @@ def default_prior_from_moments(
     variance = np.atleast_2d(np.asarray(variance, dtype=np.float64))
     n_features = mean.shape[0]
     factor = float(n_components) ** (2.0 / n_features)
-    if covariance_type in ("full", "tied"):
-        scale = variance / factor
-    else:
-        scalar = float(np.trace(variance)) / (n_features * factor)
+    scale = prior.scale
+    if scale is None and not np.all(np.isfinite(variance)):
+        raise ValueError(
+            "The default prior's scale comes from the data's sample covariance, which is "
+            "not defined here: the sample weights sum to at most 1 (gmmlib's weights are "
+            "frequency weights, row i counting as w_i observations: scale them to the number "
+            "of observations they stand for, e.g. w * len(w) / w.sum()), or the data's "
+            "values are too large for floating point. Or set the prior's scale yourself: "
+            "ConjugatePrior(scale=...)."
+        )
+    if scale is None and covariance_type in ("full", "tied"):
+        scale = _positive_definite(variance) / factor
+    elif scale is None:
+        trace = float(np.trace(variance))
+        scalar = (trace if trace > 0 else 1.0) / (n_features * factor)
         scale = np.full(n_features, scalar) if covariance_type == "diag" else scalar
     filled = replace(
         prior,
         mean=mean if prior.mean is None else prior.mean,
         dof=n_features + 2.0 if prior.dof is None else prior.dof,
-        scale=scale if prior.scale is None else prior.scale,
+        scale=scale,
         weight_concentration=(
             1.0 if prior.weight_concentration is None else prior.weight_concentration
         ),
     )
     return check_prior(filled, covariance_type, n_features)
+
+
+def _positive_definite(variance: np.ndarray) -> np.ndarray:
+    r"""The data's covariance :math:`V` as a prior scale: itself when positive definite;
+    otherwise (no more rows than features, a constant column, collinear columns) its
+    diagonal, as mclust's ``defaultPrior`` does when :math:`n \le d`, with each zero
+    variance (a constant column) replaced by the mean of the positive ones (1 if none is)."""
+    eigenvalues = np.linalg.eigvalsh(variance)
+    if eigenvalues[0] > len(variance) * np.finfo(float).eps * eigenvalues[-1]:
+        return variance
+    else:
+        diagonal = np.diag(variance).copy()
+        positive = diagonal[diagonal > 0]
+        diagonal[diagonal <= 0] = positive.mean() if positive.size else 1.0
+        return np.diag(diagonal)
 
 
 def check_prior(prior: ConjugatePrior, covariance_type: str, n_features: int) -> ConjugatePrior:
@@ -202,11 +245,13 @@ def check_prior(prior: ConjugatePrior, covariance_type: str, n_features: int) ->
         raise ValueError(f"The prior's mean must be {d} finite numbers; got {prior.mean!r}.")
     scale = np.asarray(prior.scale, dtype=np.float64)
     shape = {"full": (d, d), "tied": (d, d), "diag": (d,), "spherical": ()}[covariance_type]
-    if scale.shape != shape or not np.all(np.isfinite(scale)):
+    if scale.shape != shape:
         raise ValueError(
             f"The prior's scale must have shape {shape} for covariance_type="
             f"{covariance_type!r}; got shape {scale.shape}."
         )
+    if not np.all(np.isfinite(scale)):
+        raise ValueError(f"The prior's scale must be finite; got {prior.scale!r}.")
     if scale.ndim == 2:
         if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale)[0] <= 0:
             raise ValueError("The prior's scale must be symmetric positive definite.")
@@ -320,7 +365,14 @@ def pseudo_counts(
 
 
 def _log_det_and_inverse(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-determinants and inverses of covariance matrices; ``-inf`` log-determinants when
+    one is not positive definite (a Cholesky factorisation fails: the determinant's sign
+    alone would pass a negative-definite matrix of even order)."""
     sign, log_det = np.linalg.slogdet(matrices)
+    try:
+        np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        sign = np.zeros_like(sign)
     if np.any(sign <= 0):
         return np.full(np.shape(log_det), -np.inf), np.full_like(matrices, np.nan)
     return log_det, np.linalg.inv(matrices)

@@ -15,7 +15,8 @@ r"""Choosing the number of components and the covariance type.
 The choice is only as good as the fits behind it, so every candidate is fitted from
 several starts, to convergence (a relative change of the total log-likelihood below
 ``tol``), and also from a start that splits the best fit with one component fewer, so that
-the log-likelihood never falls as components are added. A fit that has collapsed (see
+the log-likelihood never falls as components are added (after a degenerate fit, which gives
+no split start, it can). A fit that has collapsed (see
 :func:`degenerate_components`) is flagged and never chosen: maximum likelihood for a
 mixture is unbounded, and a component shrinking onto a few points or onto repeated values
 buys an arbitrarily high likelihood that only ``reg_covar`` caps.
@@ -485,8 +486,9 @@ def select_model(
 
     1. fit :class:`gmmlib.GaussianMixture` from ``n_init`` starts (k-means on different
        seeds by default) and from the best fit with one component fewer, its widest
-       component split in two (see :func:`_split_start`); the split start makes the table's
-       log-likelihood non-decreasing in the number of components, as the true maxima are.
+       component split in two (see :func:`_split_start`), unless that fit is degenerate;
+       the split start makes the table's log-likelihood non-decreasing in the number of
+       components, as the true maxima are, from every fit that is not degenerate.
        Each run continues until the total log-likelihood :math:`L` changes by less than
        ``tol`` :math:`\cdot |L|` in an iteration (``max_iter`` is only a safety net);
     2. check each run with :func:`degenerate_components` and keep the best run that has no
@@ -601,6 +603,13 @@ def select_model(
             f"n_components goes up to {max(sizes)} but a fit sees only {smallest_fit} points; "
             "use fewer components (or fewer folds)."
         )
+    for fold, (_, test) in enumerate(splits[1:], start=1):
+        if weight is not None and not weight[test].sum() > 0:
+            raise ValueError(
+                f"Fold {fold} of cv={cv} holds only rows of weight 0, so it has nothing to "
+                "score: use fewer folds, or give fewer rows zero weight."
+            )
+    criteria.check_sample_size(_total_weight(X, weight))
 
     params = dict(max_iter=max_iter, reg_covar=reg_covar, init_params=init_params, prior=prior)
     seeds = rng.randint(np.iinfo(np.int32).max, size=(len(types), len(splits), len(sizes), n_init))

@@ -65,6 +65,7 @@ __all__ = [
     "SufficientStatistics",
     "add_in_order",
     "bounding_ball",
+    "divisors",
     "needs_recentring",
     "responsibility_statistics",
     "scatter_about_weighted_means",
@@ -72,9 +73,17 @@ __all__ = [
     "weighted_outer",
 ]
 
-#: Added to each :math:`N_k` wherever it divides, so that an empty component does not
-#: divide by zero.
-TINY_COUNT = 10 * np.finfo(float).eps
+
+def divisors(counts: np.ndarray) -> np.ndarray:
+    r"""The counts :math:`N_k` to divide by: themselves where positive, 1 where zero.
+
+    An empty component's sums are zero, so dividing them by 1 gives 0 instead of NaN, and
+    no count is changed: the statistics of weights :math:`c\, w_i` give the parameters of
+    weights :math:`w_i` for any representable :math:`c` (a constant added to every
+    :math:`N_k` would not, once the counts were as small as the constant).
+    """
+    return np.where(counts > 0, counts, 1.0)
+
 
 #: A variance computed as a difference, :math:`Q_{jj} - N (\bar x_j - a_j)^2`, keeps about
 #: :math:`\log_{10}(1/\epsilon) - \log_{10}(Q_{jj} / S_{jj})` digits. Where the ratio
@@ -119,7 +128,7 @@ class SufficientStatistics:
     @property
     def weighted_means(self) -> np.ndarray:
         r""":math:`\bar x_k = a_k + s_k / N_k`, the responsibility-weighted means."""
-        return self.about + self.sums / (self.counts + TINY_COUNT)[:, None]
+        return self.about + self.sums / divisors(self.counts)[:, None]
 
 
 def add_in_order(parts: Iterable[SufficientStatistics]) -> SufficientStatistics:
@@ -335,6 +344,24 @@ def sufficient_statistics(
             dtype.name,
         )
 
+    if X.shape[0] == 0:  # an empty block of a Dask array, say: it adds nothing
+        scatters = np.zeros(
+            (n_features, n_features)
+            if covariance_type == "tied"
+            else (n_components, n_features, n_features)
+            if covariance_type == "full"
+            else (n_components, n_features)
+        )
+        return SufficientStatistics(
+            np.zeros(n_components),
+            np.zeros((n_components, n_features)),
+            scatters,
+            0.0,
+            0.0,
+            reference,
+            covariance_type,
+            dtype.name,
+        )
     per_row = components.numbers_per_row * (2 if exact else 1)
     slices = chunks(X.shape[0], per_row, dtype.itemsize)
     total = add_in_order(ordered_map(chunk, slices, n_threads))
@@ -387,7 +414,7 @@ def responsibility_statistics(
             )
 
         moments = np.sum(list(ordered_map(first_moments, slices, n_threads)), axis=0)
-        about = moments[:, 1:] / (moments[:, :1] + TINY_COUNT)
+        about = moments[:, 1:] / divisors(moments[:, 0])[:, None]
     about = np.asarray(about, dtype=np.float64)
 
     def chunk(rows: slice) -> SufficientStatistics:
@@ -410,7 +437,8 @@ def weighted_outer(weights: np.ndarray, vectors: np.ndarray, covariance_type: st
 
 
 def scatter_about_weighted_means(stats: SufficientStatistics, counts: np.ndarray) -> np.ndarray:
-    r""":math:`S_k = Q_k - N_k (\bar x_k - a_k)(\bar x_k - a_k)^\top` (pooled for ``tied``)."""
+    r""":math:`S_k = Q_k - N_k (\bar x_k - a_k)(\bar x_k - a_k)^\top` (pooled for ``tied``),
+    with ``counts`` the :math:`N_k` (their :func:`divisors`)."""
     shifts = stats.sums / counts[:, None]
     return stats.scatters - weighted_outer(counts, shifts, stats.covariance_type)
 
@@ -433,8 +461,9 @@ def needs_recentring(stats: SufficientStatistics) -> bool:
     (:func:`em_loop` does). That happens when a component is tight compared with its
     distance from the reference points, for example right after a start far from the data.
     """
-    counts = stats.counts + TINY_COUNT
-    within = _diagonal(scatter_about_weighted_means(stats, counts), stats.covariance_type)
+    within = _diagonal(
+        scatter_about_weighted_means(stats, divisors(stats.counts)), stats.covariance_type
+    )
     around = _diagonal(stats.scatters, stats.covariance_type)
     limit = _CANCELLATION_LIMIT_32 if stats.dtype == "float32" else _CANCELLATION_LIMIT
     holding = stats.counts > 1e-6 * max(float(stats.counts.sum()), np.finfo(float).tiny)

@@ -76,3 +76,24 @@ def test_bad_input():
         clf.sample(5, 7)
     with pytest.raises(ValueError):
         clf.predict(X[:, :1])
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+def test_predict_before_fit_is_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MixtureClassifier().predict(np.zeros((3, 2)))
+
+
+def test_a_class_that_cannot_be_fitted_is_named():
+    X = np.random.RandomState(0).normal(size=(11, 2))
+    y = np.array(["a"] * 10 + ["lonely"])
+    with pytest.raises(ValueError, match="class 'lonely' \\(1 points\\)"):
+        MixtureClassifier().fit(X, y)
+
+
+def test_a_continuous_target_is_refused():
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MixtureClassifier().fit(X, np.linspace(0, 1, 20))

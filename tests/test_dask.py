@@ -323,3 +323,80 @@ def test_a_local_cluster_leaves_this_process_on_all_its_cores(monkeypatch):
                 lambda: __import__("os").environ.get("OMP_NUM_THREADS")
             ).values()
             assert threads == "1"
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+@pytest.mark.parametrize(
+    "make_weights, message",
+    [
+        (lambda n: -np.ones(n), "must not be negative"),
+        (lambda n: np.full(n, np.nan), "NaN or infinity"),
+        (lambda n: np.r_[np.inf, np.ones(n - 1)], "NaN or infinity"),
+        (lambda n: np.zeros(n), "zero everywhere"),
+        (lambda n: np.r_[1.0, np.zeros(n - 1)], "1 with positive weight"),
+    ],
+    ids=["negative", "nan", "inf", "zero", "one positive"],
+)
+def test_dask_weights_are_checked_as_in_memory(data, make_weights, message):
+    """The Dask path never validated its weights: negative ones fitted, all-zero ones
+    raised ZeroDivisionError, NaN blamed the data's magnitude."""
+    weight = make_weights(len(data))
+    for given in (weight, da.from_array(weight, chunks=700)):
+        with pytest.raises(ValueError, match=message):
+            GaussianMixture(2, random_state=0).fit(
+                da.from_array(data, chunks=500), sample_weight=given
+            )
+        with pytest.raises(ValueError, match=message):
+            GaussianMixture(2, random_state=0).fit(data, sample_weight=weight)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_the_dask_start_is_drawn_among_rows_that_count(data, init_params):
+    """The start's sample of rows ignored the weights: with 20 of 2,000 rows weighted, a
+    sample of 100 held one or two of them, and the start failed or gave equal components.
+    Drawn among the rows that count, it holds all 20, as the in-memory start does."""
+    weight = np.zeros(len(data))
+    weight[np.random.RandomState(3).choice(len(data), 20, replace=False)] = 1.0
+    params = {"n_components": 3, "init_params": init_params, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(**params).fit(data, sample_weight=weight)
+        params["init_sample_size"] = 100
+        lazy = GaussianMixture(**params).fit(da.from_array(data, chunks=700), sample_weight=weight)
+    assert largest_difference(memory, lazy) < 1e-8
+    gaps = np.linalg.norm(lazy.means_[:, None] - lazy.means_[None], axis=2)
+    assert gaps[np.triu_indices(3, 1)].min() > 1e-3  # three distinct components
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_empty_blocks_add_nothing(data, covariance_type):
+    """An empty block raised "generator raised StopIteration" (diag) or "inhomogeneous
+    shape" (full)."""
+    keep = np.ones(len(data), dtype=bool)
+    keep[500:1000] = False  # the second block of 500 rows
+    lazy = da.from_array(data, chunks=500)[da.from_array(keep, chunks=500)]
+    lazy.compute_chunk_sizes()
+    assert 0 in lazy.chunks[0]
+    params = {"covariance_type": covariance_type, "tol": 0.0, "max_iter": 25}
+    start = same_start(data, covariance_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(3, **params, **start).fit(data[keep])
+        empty = GaussianMixture(3, **params, **start).fit(lazy)
+    assert largest_difference(memory, empty) < 1e-8
+
+
+def test_unknown_block_sizes_are_named(data):
+    lazy = da.from_array(data, chunks=500)
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        GaussianMixture(2).fit(lazy[lazy[:, 0] > -0.5])
+
+
+def test_nan_in_a_block_is_named(data):
+    """Said "points lie up to nan from their centre"."""
+    broken = data.copy()
+    broken[1234, 1] = np.nan
+    start = same_start(data, "full")
+    for init in ({}, start):  # NaN in the start's sample, and only in a later pass
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            GaussianMixture(3, **init).fit(da.from_array(broken, chunks=500))

@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from gmmlib import GaussianMixture
+from gmmlib import GaussianMixture, MixtureClassifier
 
 #: scikit-learn's check compares weights with repeated rows *in shuffled order*; EM is
 #: started from k-means on the rows, whose result depends on their order, so the two fits
@@ -25,6 +25,15 @@ EXPECTED_FAILED = {
 
 def test_check_estimator_passes():
     check_estimator(GaussianMixture(), expected_failed_checks=EXPECTED_FAILED)
+
+
+def test_check_estimator_passes_with_the_default_prior():
+    """prior="default" refused n <= d, a constant column or two rows (issue 21)."""
+    check_estimator(GaussianMixture(prior="default"), expected_failed_checks=EXPECTED_FAILED)
+
+
+def test_check_estimator_passes_for_the_mixture_classifier():
+    check_estimator(MixtureClassifier())
 
 
 def test_check_estimator_passes_for_other_covariance_types():

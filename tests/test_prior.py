@@ -257,8 +257,9 @@ def test_the_estimator_with_a_prior_never_lowers_its_lower_bounds(
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_map_em_survives_where_maximum_likelihood_collapses(covariance_type):
     """Five copies of one point and a narrow component on them: maximum likelihood without
-    reg_covar collapses (fails, or a variance at rounding level); MAP-EM keeps every variance
-    above the prior's floor Psi_p / (N + nu_p + d + 2), spherical Psi_p / (N d + nu_p + d + 2)."""
+    reg_covar cannot keep that component (it collapses: fails, or a variance at rounding
+    level; or it empties, its weight underflowing); MAP-EM keeps every variance above the
+    prior's floor Psi_p / (N + nu_p + d + 2), spherical Psi_p / (N d + nu_p + d + 2)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 2))
     X = np.vstack([X, np.repeat(X[:1], 4, axis=0)])
@@ -272,7 +273,12 @@ def test_map_em_survives_where_maximum_likelihood_collapses(covariance_type):
         ml = em.em_history(
             X, weights, means, covariances, covariance_type, n_iter=30, reg_covar=0.0
         )
-        assert np.min(ml[-1].covariances) < 1e-20
+        variances = (
+            np.diagonal(ml[-1].covariances, axis1=-2, axis2=-1)
+            if covariance_type == "full"
+            else ml[-1].covariances
+        )
+        assert np.min(variances) < 1e-20 or np.min(ml[-1].weights) < 1e-200
     except ValueError as error:
         assert "not positive definite" in str(error)
     prior = default_prior(X, covariance_type, 2)
@@ -371,3 +377,56 @@ def test_with_a_prior_integer_weights_are_repeated_rows():
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(weighted, name), getattr(copies, name), rtol=1e-10)
     np.testing.assert_allclose(weighted.lower_bounds_, copies.lower_bounds_, rtol=1e-10)
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+def test_log_prior_of_a_negative_definite_covariance_is_minus_infinity():
+    """In even dimension a negative-definite matrix has a positive determinant: the sign
+    alone let it through, with a finite log prior."""
+    prior = default_prior(np.random.RandomState(0).normal(size=(50, 2)), "full", 1)
+    negative = -np.eye(2)[None]
+    assert log_prior(np.ones(1), np.zeros((1, 2)), negative, prior, "full") == -np.inf
+    tied = default_prior(np.random.RandomState(0).normal(size=(50, 2)), "tied", 1)
+    assert log_prior(np.ones(1), np.zeros((1, 2)), -np.eye(2), tied, "tied") == -np.inf
+
+
+def test_the_default_prior_says_why_weights_summing_to_one_do_not_work():
+    X = np.random.RandomState(0).normal(size=(100, 2))
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        GaussianMixture(2, prior="default").fit(X, sample_weight=np.full(100, 0.01))
+
+
+def test_a_scale_that_is_not_finite_is_named():
+    with pytest.raises(ValueError, match="must be finite"):
+        default_prior(
+            np.random.RandomState(0).normal(size=(50, 2)),
+            "full",
+            2,
+            ConjugatePrior(scale=np.full((2, 2), np.nan)),
+        )
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.random.RandomState(0).normal(size=(3, 5)),  # fewer rows than features
+        np.column_stack([np.random.RandomState(1).normal(size=50), np.ones(50)]),  # constant
+        np.array([[0.0, 1.0], [2.0, 3.0]]),  # two rows
+    ],
+    ids=["n<d", "constant column", "two rows"],
+)
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_the_default_prior_fits_data_whose_covariance_is_singular(X, covariance_type):
+    """mclust's defaultPrior takes diag(var) when n <= d; a zero variance gets the others'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = GaussianMixture(1, covariance_type=covariance_type, prior="default").fit(X)
+    assert np.isfinite(model.lower_bound_)
+    assert np.all(np.isfinite(model.covariances_))
+
+
+def test_priors_with_array_fields_compare_by_value():
+    a = ConjugatePrior(mean=np.zeros(2), scale=np.eye(2))
+    assert a == ConjugatePrior(mean=np.zeros(2), scale=np.eye(2))
+    assert a != ConjugatePrior(mean=np.ones(2), scale=np.eye(2))
+    assert a != ConjugatePrior()

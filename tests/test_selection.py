@@ -533,3 +533,36 @@ def test_another_criterion_on_the_same_candidates():
         by_bic.with_criterion("cv")
     with pytest.raises(ValueError, match="criterion must be one of"):
         by_bic.with_criterion("BIC")
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+def test_weights_summing_to_one_observation_are_refused():
+    """BIC's penalty p log N was zero for weights summing to 1, favouring large K."""
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match="number of observations N is 1"):
+        select_model(X, range(1, 3), ("diag",), sample_weight=np.full(50, 1 / 50))
+
+
+def test_a_fold_with_nothing_to_score_is_named():
+    """Said "sample_weight is zero everywhere", which it was not."""
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    weight = np.zeros(50)
+    weight[:4] = 1.0
+    with pytest.raises(ValueError, match="Fold .* holds only rows of weight 0"):
+        select_model(X, [1], ("diag",), criterion="cv", cv=10, sample_weight=weight, random_state=0)
+
+
+@pytest.mark.parametrize("make", [_repeated_point, _rounded], ids=["repeated_point", "rounded"])
+def test_log_likelihood_rises_with_k_after_every_usable_fit(make):
+    """What the docstring promises: the table's log-likelihood does not fall from K - 1 to K
+    where the fit with K - 1 components is not degenerate (it can after a degenerate one,
+    which gives no split start)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        table = select_model(make(), range(1, 8), ("full", "diag"), random_state=0).table
+    for _, rows in table.groupby("covariance_type"):
+        rows = rows.sort_values("n_components")
+        for (_, smaller), (_, larger) in zip(rows.iloc[:-1].iterrows(), rows.iloc[1:].iterrows()):
+            if not smaller["degenerate"]:
+                scale = 1e-8 * abs(smaller["log_likelihood"])
+                assert larger["log_likelihood"] >= smaller["log_likelihood"] - scale

@@ -128,10 +128,69 @@ def test_bic_counts_weights_as_rows():
             np.r_[1.0, np.zeros(49)],
             "larger than the number of samples \\(1 with positive weight\\)",
         ),
-        ("heavy", "array of numbers"),
+        ("heavy", "real numbers"),
     ],
 )
 def test_bad_weights_are_refused_clearly(weights, message):
     X = np.random.RandomState(0).normal(size=(50, 2))
     with pytest.raises(ValueError, match=message):
         GaussianMixture(2).fit(X, sample_weight=weights)
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+@pytest.fixture(scope="module")
+def two_groups() -> np.ndarray:
+    """The hostile pass's data: 60 points about the origin and 40 about (4, 4)."""
+    rng = np.random.default_rng(0)
+    return np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(40, 2)) + 4])
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-20, 1e-5, 1e20, 1e100])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_scaling_every_weight_changes_nothing(two_groups, scale, covariance_type):
+    """Weights of 1e-20 used to give means near 0.001: the M-step added 10 eps to each N_k."""
+    params = {"n_components": 2, "covariance_type": covariance_type, "random_state": 0}
+    unit = fit(two_groups, np.ones(len(two_groups)), **params)
+    scaled = fit(two_groups, np.full(len(two_groups), scale), **params)
+    assert_same_model(scaled, unit)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_a_zero_weight_row_is_a_removed_row_for_every_start(two_groups, init_params):
+    """A far outlier of weight 0 changed the k-means start: it was centred on the
+    unweighted mean, and KMeans' tolerance came from the unweighted variance."""
+    outlier = np.vstack([two_groups[:30], [[1e12, -1e12]], two_groups[30:]])
+    weight = np.ones(len(outlier))
+    weight[30] = 0.0
+    params = {"n_components": 2, "init_params": init_params, "random_state": 0}
+    assert_same_model(fit(outlier, weight, **params), fit(two_groups, **params))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.full(100, 1e307), "divide the weights by their largest"),
+        (np.ones(100) + 1j, "real numbers"),
+        (np.array(["1"] * 100), "real numbers"),
+        (np.ma.masked_array(np.ones(100), mask=[True] + [False] * 99), "masked"),
+    ],
+)
+def test_weights_that_cannot_be_used_are_named(two_groups, bad, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2, random_state=0).fit(two_groups, sample_weight=bad)
+
+
+def test_with_a_prior_the_weights_scale_counts_observations(two_groups):
+    """Frequency weights: without a prior their scale changes nothing; with one, their sum
+    is the number of observations weighed against the prior's pseudo-observations."""
+    n = len(two_groups)
+    for prior, same in ((None, True), ("default", False)):
+        params = {"n_components": 2, "random_state": 0, "prior": prior}
+        one, half = (fit(two_groups, np.full(n, w), **params) for w in (1.0, 0.5))
+        assert np.allclose(one.covariances_, half.covariances_, rtol=1e-10) == same
+
+
+def test_bic_refuses_weights_that_sum_to_one_observation(two_groups):
+    model = fit(two_groups, n_components=2, random_state=0)
+    with pytest.raises(ValueError, match="number of observations N is 1"):
+        model.bic(two_groups, sample_weight=np.full(len(two_groups), 1 / len(two_groups)))
