@@ -475,7 +475,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose >= 2:
                     now = time.perf_counter()
                     timing, lap = f"\t time lapse {now - lap:.5f}s", now
-                print(f"  Iteration {n_iter}{timing}\t log-likelihood change {change:.5f}")
+                # + 0.0 turns a rounded -0.0 into 0.0: a change of -1e-9 on one CPU's BLAS
+                # and +1e-9 on another print the same line.
+                shown = round(change, 5) + 0.0
+                print(f"  Iteration {n_iter}{timing}\t log-likelihood change {shown:.5f}")
             if abs(change) < self.tol:
                 converged = True
                 break

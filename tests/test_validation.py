@@ -260,3 +260,11 @@ def test_verbose_two_prints_timings(capsys):
     GaussianMixture(2, verbose=2, verbose_interval=1, random_state=0).fit(X)
     printed = capsys.readouterr().out
     assert "time lapse" in printed and "s, lower bound" in printed
+
+
+def test_verbose_prints_no_negative_zero(capsys):
+    """A change of -1e-9 on one CPU's BLAS and +1e-9 on another must print the same line
+    (a chapter that shows verbose output is compared under several BLAS kernels)."""
+    X = np.random.RandomState(0).normal(size=(200, 2))
+    GaussianMixture(2, verbose=1, verbose_interval=1, tol=0.0, max_iter=60, random_state=0).fit(X)
+    assert "-0.00000" not in capsys.readouterr().out
