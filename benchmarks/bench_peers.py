@@ -27,15 +27,25 @@ except where it cannot take one:
 
 * mlpack (its ``gmm_train`` binding) always starts from its own k-means, even with
   ``input_model`` (it calls ``GMM::Train`` with ``useExistingModel = false``). It is timed
-  as (fit with ``max_iterations = n + 1``) - (fit with ``max_iterations = 1``), both from
-  the same seed, which removes the k-means start and leaves n EM iterations; the agreement
-  is against gmmlib started from mlpack's own start (its ``max_iterations = 1`` model).
-  Its ``full`` EM adds covariance fixes only for matrices that are not positive definite;
-  its ``diag`` EM is Armadillo's ``gmm_diag`` (variance floor 1e-10).
-* pomegranate adds no regularisation; mclust neither (``em`` with ``tol = 0``, ``itmax``).
+  as (fit with ``max_iterations = n + 1``) - (fit with ``max_iterations = 1``), the best
+  of ``--repeats`` of each, each fit in a fresh process with the same ``seed`` (which fixes
+  the k-means of a process's first fit only), so both have the same start and the
+  difference is n EM iterations; the agreement is against gmmlib run from mlpack's own
+  start (the ``max_iterations = 1`` model: the k-means start for ``full``, whose EM counts
+  the start as its first iteration, one iteration after it for ``diag``). Its ``full`` EM
+  changes a covariance only when it is not positive definite; its ``diag`` EM is
+  Armadillo's ``gmm_diag`` (variance floor 1e-10).
+* pomegranate and mclust add no regularisation (mclust: ``em`` with ``tol = 0`` and
+  ``itmax``); pomegranate sums its mixture weights in float32 whatever the data's type,
+  which shows in its float64 agreement (about 1e-7).
 * GMMX checks that every array is float32: it runs the float32 rows only. mlpack's
   binding and R take float64 only. GMMX's first fit in a process compiles its EM (JAX's
-  jit) and is not timed.
+  jit) and is not timed. PyCave's estimator takes initial means only: its own EM (the
+  Lightning module its ``fit`` runs after the initialisation) is run on a model whose
+  buffers hold the start.
+
+The seconds per iteration include each library's fixed costs of a fit (input checks, a
+final E-step where the library does one, PyCave's trainer): 10 iterations make them small.
 
 Threads: each library runs in a process of its own, once with 1 and once with 2 threads
 (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` set, plus its own
@@ -44,7 +54,8 @@ XLA has no thread count, so the JAX process is also pinned to that many CPUs, wi
 ``--xla_cpu_multi_thread_eigen=false`` on one). R's mclust is Fortran over R's reference
 BLAS and has no setting: it runs once and counts as 1 thread.
 
-Installing the peers (never dependencies of gmmlib: a venv of their own, Python 3.11)::
+Installing the peers (never dependencies of gmmlib: a venv of their own, Python 3.11, from
+the repository's root)::
 
     python3 -m venv /work/peers-venv
     /work/peers-venv/bin/pip install numpy==2.4.6 scipy==1.17.1 scikit-learn==1.9.1 \\
@@ -634,7 +645,7 @@ def compare_workload(workload, n_samples, libraries, thread_settings, n_iter, re
     return rows
 
 
-def fraction_of_limits(results, n_by_workload, rates, bandwidths, n_iter, repeats, quick):
+def fraction_of_limits(results, n_by_workload, rates, bandwidths, n_iter, repeats):
     """gmmlib's iterations against the machine's limits; also spherical (gmmlib only)."""
     print("\ngmmlib against the machine's limits (two threads):")
     for workload in WORKLOADS:
@@ -770,7 +781,7 @@ def main() -> None:
                     args.n_iter, args.repeats, directory,
                 )
     if "gmmlib" in libraries and not args.skip_machine:
-        fraction_of_limits(results, n_by_workload, rates, bandwidths, args.n_iter, args.repeats, args.quick)
+        fraction_of_limits(results, n_by_workload, rates, bandwidths, args.n_iter, args.repeats)
     markdown(results, n_by_workload, libraries, versions)
 
 
