@@ -733,7 +733,10 @@ def markdown(results, n_by_workload, libraries, versions):
         for library in libraries:
             row = rows.get(library, {})
             if "best" in row:
-                cells.append(f"{row['best']:.3g} ({row['threads']})")
+                seconds = np.format_float_positional(
+                    row["best"], precision=3, unique=False, fractional=False, trim="k"
+                )
+                cells.append(f"{seconds} ({row['threads']})")
             else:
                 cells.append(row.get("skipped", "–").replace("n/a", "–").replace("not installed", "–"))
         print(f"| {workload.label(n_by_workload[workload.name])} | " + " | ".join(cells) + " |")
