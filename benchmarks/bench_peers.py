@@ -694,8 +694,20 @@ def fraction_of_limits(results, n_by_workload, rates, bandwidths, n_iter, repeat
                 f"  {workload.label(n)}: {seconds:.4f} s per iteration, reads {read / 1e6:.1f} MB "
                 f"-> {read / seconds / 1e9:5.1f} GB/s = {read / seconds / 1e9 / bound:4.0%} of the "
                 f"two-thread read bandwidth ({bound:.1f} GB/s); at that rate {read / bound / 1e9:.4f} s"
+                + _product_rate(n, d, k, seconds, rates[np.dtype(workload.dtype).type][1])
             )
     _spherical(n_by_workload["diag64"], rates, bandwidths, n_iter, repeats)
+
+
+def _product_rate(n, d, k, seconds, peak) -> str:
+    """diag and spherical: the rate of the matrix products an iteration needs (four of
+    2 N d K flops: the linear and quadratic terms of the log-densities, the sums and the
+    sums of squares) against the GEMM rate; the bound that applies is the larger time."""
+    flops = 8 * n * d * k
+    return (
+        f"; its products {flops / 1e9:.2f} GFLOP (8 N d K) -> {flops / seconds / 1e9:.1f} GFLOP/s "
+        f"= {flops / seconds / 1e9 / peak:.0%} of the GEMM rate; at that rate {flops / peak / 1e9:.4f} s"
+    )
 
 
 def _spherical(n_samples, rates, bandwidths, n_iter, repeats):
@@ -718,6 +730,7 @@ def _spherical(n_samples, rates, bandwidths, n_iter, repeats):
             f"  {n_samples:,} x 32, K = 16, spherical, {dtype}: {best:.4f} s per iteration, reads "
             f"{read / 1e6:.1f} MB -> {read / best / 1e9:5.1f} GB/s = {read / best / 1e9 / bound:4.0%} "
             f"of the two-thread read bandwidth"
+            + _product_rate(n_samples, 32, 16, best, rates[np.dtype(dtype).type][1])
         )
 
 
