@@ -186,14 +186,23 @@ def _fit_gmmlib(X, weights, means, covariances, covariance_type, n_iter, threads
 
     if sklearn:
         from sklearn.mixture import GaussianMixture
+
         params = {}
     else:
         from gmmlib import GaussianMixture
+
         params = {"n_jobs": threads}
     precisions = np.linalg.inv(covariances) if covariance_type == "full" else 1.0 / covariances
     model = GaussianMixture(
-        len(weights), covariance_type=covariance_type, max_iter=n_iter, tol=0.0, reg_covar=0.0,
-        weights_init=weights, means_init=means, precisions_init=precisions, **params,
+        len(weights),
+        covariance_type=covariance_type,
+        max_iter=n_iter,
+        tol=0.0,
+        reg_covar=0.0,
+        weights_init=weights,
+        means_init=means,
+        precisions_init=precisions,
+        **params,
     )
     with warnings.catch_warnings(), threadpool_limits(limits=threads):
         warnings.simplefilter("ignore")
@@ -209,9 +218,13 @@ def _fit_pomegranate(X, weights, means, covariances, covariance_type, n_iter, th
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
     tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype)
     model = GeneralMixtureModel(
-        [Normal(tensor(m), tensor(c), covariance_type=covariance_type)
-         for m, c in zip(means, covariances)],
-        priors=tensor(weights), max_iter=n_iter, tol=-np.inf,
+        [
+            Normal(tensor(m), tensor(c), covariance_type=covariance_type)
+            for m, c in zip(means, covariances)
+        ],
+        priors=tensor(weights),
+        max_iter=n_iter,
+        tol=-np.inf,
     )
     model.fit(torch.as_tensor(X))
     return (
@@ -259,23 +272,32 @@ def _fit_pycave(X, weights, means, covariances, covariance_type, n_iter, threads
     )
     data = torch.as_tensor(X)
     loader = DataLoader(dataset_from_tensors(data), batch_size=len(data), collate_fn=collate_tensor)
-    module = GaussianMixtureLightningModule(model, convergence_tolerance=0, covariance_regularization=0)
+    module = GaussianMixtureLightningModule(
+        model, convergence_tolerance=0, covariance_regularization=0
+    )
     module.to(dtype)
-    for metric in (module.prior_aggregator, module.mean_aggregator, module.covar_aggregator,
-                   module.metric_nll):
+    for metric in (
+        module.prior_aggregator,
+        module.mean_aggregator,
+        module.covar_aggregator,
+        module.metric_nll,
+    ):
         metric.set_dtype(dtype)
     trainer = pl.Trainer(
-        max_epochs=n_iter, accelerator="cpu", devices=1, enable_progress_bar=False,
-        logger=False, enable_checkpointing=False, enable_model_summary=False,
+        max_epochs=n_iter,
+        accelerator="cpu",
+        devices=1,
+        enable_progress_bar=False,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(module, loader)
     if module.current_epoch != n_iter:
         raise RuntimeError(f"PyCave ran {module.current_epoch} iterations, not {n_iter}")
-    return (
-        model.component_probs.numpy(), model.means.numpy(), model.covariances.detach().numpy()
-    )
+    return (model.component_probs.numpy(), model.means.numpy(), model.covariances.detach().numpy())
 
 
 def _fit_gmmx(X, weights, means, covariances, covariance_type, n_iter, threads):
@@ -303,7 +325,9 @@ def _mlpack_parameters(model, covariance_type: str) -> tuple[np.ndarray, np.ndar
     for name, body in re.findall(r'"(mean|covariance|weights)": \{(.*?)\}', text, flags=re.DOTALL):
         rows = int(re.search(r'"n_rows": "(\d+)"', body).group(1))
         values = np.array([float(v) for v in re.findall(r'"elem": ([-+0-9.eEinfa]+)', body)])
-        blocks.setdefault(name, []).append(values.reshape(-1, rows).T if name == "covariance" else values)
+        blocks.setdefault(name, []).append(
+            values.reshape(-1, rows).T if name == "covariance" else values
+        )
     means = np.array(blocks["mean"])
     covariances = np.array(blocks["covariance"])
     if covariance_type == "diag":
@@ -321,9 +345,16 @@ def _fit_mlpack(X, n_components, covariance_type, iterations, seed=1):
     import mlpack
 
     out = mlpack.gmm_train(
-        gaussians=n_components, input_=X, seed=seed, max_iterations=iterations, tolerance=0.0,
-        diagonal_covariance=covariance_type == "diag", kmeans_max_iterations=1,
-        refined_start=True, samplings=1, percentage=0.01,
+        gaussians=n_components,
+        input_=X,
+        seed=seed,
+        max_iterations=iterations,
+        tolerance=0.0,
+        diagonal_covariance=covariance_type == "diag",
+        kmeans_max_iterations=1,
+        refined_start=True,
+        samplings=1,
+        percentage=0.01,
     )
     return _mlpack_parameters(out["output_model"], covariance_type)
 
@@ -390,8 +421,10 @@ def _run_mclust(X, weights, means, covariances, covariance_type, n_iter, repeats
         n, d = X.shape
         k = len(weights)
         model = {"full": "VVV", "diag": "VVI", "spherical": "VII"}[covariance_type]
-        full = covariances if covariance_type == "full" else np.array(
-            [np.diag(np.broadcast_to(c, (d,))) for c in covariances]
+        full = (
+            covariances
+            if covariance_type == "full"
+            else np.array([np.diag(np.broadcast_to(c, (d,))) for c in covariances])
         )
         (directory / "task.txt").write_text(
             f"n d k model iterations repeats\n{n} {d} {k} {model} {n_iter} {repeats}\n"
@@ -403,7 +436,10 @@ def _run_mclust(X, weights, means, covariances, covariance_type, n_iter, repeats
         (directory / "mclust.R").write_text(MCLUST_SCRIPT)
         done = subprocess.run(
             ["Rscript", str(directory / "mclust.R"), str(directory)],
-            capture_output=True, text=True, timeout=_TIMEOUT, check=False,
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            check=False,
         )
         if done.returncode != 0:
             errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
@@ -489,7 +525,9 @@ def _version(library: str) -> str:
     if library == "mclust":
         done = subprocess.run(
             ["Rscript", "-e", 'cat(as.character(packageVersion("mclust")))'],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return done.stdout.strip()
     distribution = {"scikit-learn": "scikit-learn", "PyCave": "pycave", "GMMX": "gmmx"}
@@ -514,11 +552,19 @@ def run_worker(library, threads, arrays_path, workload, n_iter, repeats, iterati
     """Run one worker process; returns its result (an npz mapping) or raises RuntimeError."""
     with tempfile.TemporaryDirectory(prefix="bench_peers_") as directory:
         task_path, out_path = Path(directory) / "task.json", Path(directory) / "out.npz"
-        task_path.write_text(json.dumps({
-            "library": library, "threads": threads, "arrays": str(arrays_path),
-            "covariance_type": workload.covariance_type, "n_iter": n_iter, "repeats": repeats,
-            "iterations": iterations,
-        }))
+        task_path.write_text(
+            json.dumps(
+                {
+                    "library": library,
+                    "threads": threads,
+                    "arrays": str(arrays_path),
+                    "covariance_type": workload.covariance_type,
+                    "n_iter": n_iter,
+                    "repeats": repeats,
+                    "iterations": iterations,
+                }
+            )
+        )
         env = dict(os.environ)
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(threads)
@@ -529,7 +575,11 @@ def run_worker(library, threads, arrays_path, workload, n_iter, repeats, iterati
             ).strip()
         done = subprocess.run(
             [sys.executable, __file__, "--worker", str(task_path), str(out_path)],
-            env=env, capture_output=True, text=True, timeout=_TIMEOUT, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            check=False,
         )
         if done.returncode != 0:
             lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
@@ -562,7 +612,9 @@ def run_mlpack(threads, arrays_path, workload, n_iter, repeats):
     firsts, lasts = [], []
     for _ in range(repeats):
         first = run_worker("mlpack", threads, arrays_path, workload, n_iter, 1, iterations=1)
-        last = run_worker("mlpack", threads, arrays_path, workload, n_iter, 1, iterations=n_iter + 1)
+        last = run_worker(
+            "mlpack", threads, arrays_path, workload, n_iter, 1, iterations=n_iter + 1
+        )
         firsts.append(float(first["times"][0]))
         lasts.append(float(last["times"][0]))
     difference = min(lasts) - min(firsts)  # the best of each
@@ -632,8 +684,12 @@ def compare_workload(workload, n_samples, libraries, thread_settings, n_iter, re
         log_lik = mean_log_likelihood(
             X, last["weights"], last["means"], last["covariances"], workload.covariance_type
         )
-        row = {"times": per_thread, "best": per_thread[best_threads], "threads": best_threads,
-               "log_lik": log_lik}
+        row = {
+            "times": per_thread,
+            "best": per_thread[best_threads],
+            "threads": best_threads,
+            "log_lik": log_lik,
+        }
         if library == "gmmlib":
             reference = log_lik
         if library == "mlpack":
@@ -662,8 +718,13 @@ def compare_workload(workload, n_samples, libraries, thread_settings, n_iter, re
         ratio = rows["gmmlib"]["best"] if "best" in rows.get("gmmlib", {}) else np.nan
         difference = row.get("difference")
         agreement = (
-            "(reference)" if library == "gmmlib" else "-" if difference is None
-            else "0" if difference == 0 else f"{difference:.1e}"
+            "(reference)"
+            if library == "gmmlib"
+            else "-"
+            if difference is None
+            else "0"
+            if difference == 0
+            else f"{difference:.1e}"
         )
         print(
             f"  {library:<13}{cells}{row['best']:9.4f} ({best_threads}){row['best'] / ratio:9.2f}x"
@@ -697,7 +758,8 @@ def fraction_of_limits(results, n_by_workload, rates, bandwidths, n_iter, repeat
             print(
                 f"  {workload.label(n)}: {seconds:.4f} s per iteration, reads {read / 1e6:.1f} MB "
                 f"-> {read / seconds / 1e9:5.1f} GB/s = {read / seconds / 1e9 / bound:4.0%} of the "
-                f"two-thread read bandwidth ({bound:.1f} GB/s); at that rate {read / bound / 1e9:.4f} s"
+                f"two-thread read bandwidth ({bound:.1f} GB/s); "
+                f"at that rate {read / bound / 1e9:.4f} s"
                 + _product_rate(n, d, k, seconds, rates[np.dtype(workload.dtype).type][1])
             )
     _spherical(n_by_workload["diag64"], rates, bandwidths, n_iter, repeats)
@@ -710,7 +772,8 @@ def _product_rate(n, d, k, seconds, peak) -> str:
     flops = 8 * n * d * k
     return (
         f"; its products {flops / 1e9:.2f} GFLOP (8 N d K) -> {flops / seconds / 1e9:.1f} GFLOP/s "
-        f"= {flops / seconds / 1e9 / peak:.0%} of the GEMM rate; at that rate {flops / peak / 1e9:.4f} s"
+        f"= {flops / seconds / 1e9 / peak:.0%} of the GEMM rate; "
+        f"at that rate {flops / peak / 1e9:.4f} s"
     )
 
 
@@ -726,13 +789,16 @@ def _spherical(n_samples, rates, bandwidths, n_iter, repeats):
         best = np.inf
         for _ in range(repeats):
             begin = time.perf_counter()
-            _fit_gmmlib(X, start["weights_init"], start["means_init"], covariances, "spherical", n_iter, 2)
+            _fit_gmmlib(
+                X, start["weights_init"], start["means_init"], covariances, "spherical", n_iter, 2
+            )
             best = min(best, (time.perf_counter() - begin) / n_iter)
         read = X.nbytes
         bound = bandwidths[2]["read"]
         print(
             f"  {n_samples:,} x 32, K = 16, spherical, {dtype}: {best:.4f} s per iteration, reads "
-            f"{read / 1e6:.1f} MB -> {read / best / 1e9:5.1f} GB/s = {read / best / 1e9 / bound:4.0%} "
+            f"{read / 1e6:.1f} MB -> {read / best / 1e9:5.1f} GB/s "
+            f"= {read / best / 1e9 / bound:4.0%} "
             f"of the two-thread read bandwidth"
             + _product_rate(n_samples, 32, 16, best, rates[np.dtype(dtype).type][1])
         )
@@ -755,9 +821,14 @@ def markdown(results, n_by_workload, libraries, versions):
                 )
                 cells.append(f"{seconds} ({row['threads']})")
             else:
-                cells.append(row.get("skipped", "–").replace("n/a", "–").replace("not installed", "–"))
+                cells.append(
+                    row.get("skipped", "–").replace("n/a", "–").replace("not installed", "–")
+                )
         print(f"| {workload.label(n_by_workload[workload.name])} | " + " | ".join(cells) + " |")
-    print("\n(seconds per EM iteration at each library's faster setting; the thread count in brackets)")
+    print(
+        "\n(seconds per EM iteration at each library's faster setting; "
+        "the thread count in brackets)"
+    )
 
 
 def main() -> None:
@@ -765,8 +836,12 @@ def main() -> None:
     parser.add_argument("--n-iter", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=list(LIBRARIES))
-    parser.add_argument("--workloads", nargs="+", default=[w.name for w in WORKLOADS],
-                        choices=[w.name for w in WORKLOADS])
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        default=[w.name for w in WORKLOADS],
+        choices=[w.name for w in WORKLOADS],
+    )
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], choices=[1, 2])
     parser.add_argument("--quick", action="store_true", help="--scale 10 --repeats 1")
     parser.add_argument("--scale", type=float, default=1.0, help="divide every row count by this")
@@ -802,7 +877,9 @@ def main() -> None:
     rates = {np.float64: (np.nan, np.nan), np.float32: (np.nan, np.nan)}
     bandwidths = {1: {"read": np.nan}, 2: {"read": np.nan}}
     if not args.skip_machine:
-        rates = {dtype: (gemm_rate(dtype, 1), gemm_rate(dtype, 2)) for dtype in (np.float64, np.float32)}
+        rates = {
+            dtype: (gemm_rate(dtype, 1), gemm_rate(dtype, 2)) for dtype in (np.float64, np.float32)
+        }
         for dtype, (one, two) in rates.items():
             print(
                 f"GEMM (4096 x 33) @ (33 x 512), {np.dtype(dtype).name}: {one:.0f} GFLOP/s on "
@@ -820,8 +897,13 @@ def main() -> None:
         for workload in WORKLOADS:
             if workload.name in args.workloads:
                 results[workload.name] = compare_workload(
-                    workload, n_by_workload[workload.name], libraries, args.threads,
-                    args.n_iter, args.repeats, directory,
+                    workload,
+                    n_by_workload[workload.name],
+                    libraries,
+                    args.threads,
+                    args.n_iter,
+                    args.repeats,
+                    directory,
                 )
     if "gmmlib" in libraries and not args.skip_machine:
         fraction_of_limits(results, n_by_workload, rates, bandwidths, args.n_iter, args.repeats)
