@@ -18,6 +18,7 @@ Everything here works on one chunk of rows at a time, sized to stay in cache
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Iterator
@@ -186,9 +187,13 @@ def deviations_and_squares(X: np.ndarray, centre: np.ndarray) -> tuple[np.ndarra
     return deviations, squares
 
 
+@functools.cache
 def _upper_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""The index pairs :math:`(j, l)`, :math:`j \le l`, in the order of ``"products"``."""
-    return np.triu_indices(n_features)
+    r"""The index pairs :math:`(j, l)`, :math:`j \le l`, in the order of ``"products"``
+    (computed once per dimension: every chunk of a pass unpacks its scatters with them)."""
+    rows, columns = np.triu_indices(n_features)
+    rows.flags.writeable = columns.flags.writeable = False
+    return rows, columns
 
 
 def unpack_upper(packed: np.ndarray, n_features: int) -> np.ndarray:
