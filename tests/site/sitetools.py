@@ -347,6 +347,7 @@ class PageReport:
     dark_theme: str
     dark_images: list[dict]
     screenshots: list[Path]
+    layout: "LayoutReport"
 
 
 PRIMARY_LINKS = ".bd-sidebar-primary .bd-links a"
@@ -379,6 +380,10 @@ def check_sidebars(page: Page, viewport: str) -> list[str]:
     """
     problems: list[str] = []
     has_contents = page.locator(SECONDARY_LINKS).count() > 0
+    header = page.query_selector("#pst-header")
+    band = header.bounding_box() if header else None
+    if band and band["height"] > 0:
+        problems.append(f"a header band {band['height']:.0f} px high above the page")
     if viewport == "desktop":
         if not _on_screen(page, PRIMARY_LINKS):
             problems.append("the chapter list is not shown on a desktop")
@@ -427,8 +432,17 @@ class LayoutReport:
     log: BrowserLog
 
 
+def _measure(page: Page, name: str, viewport: str, screenshot: Path, log: BrowserLog) -> LayoutReport:
+    """Measure the open page for overflows (opening its drop-downs), then try its sidebars."""
+    overflows = page.evaluate(_OVERFLOW_JS)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    sidebars = check_sidebars(page, viewport)
+    return LayoutReport(name, viewport, overflows, sidebars, screenshot, log)
+
+
 def visit_layout(browser: Browser, name: str, viewport: str, site: Path = SITE) -> LayoutReport:
-    """Open page ``name`` at screen size ``viewport``, measure it, try its sidebars."""
+    """Open page ``name`` at screen size ``viewport``, screenshot it, measure it, try its
+    sidebars. (On a desktop :func:`visit` does the same in its own visit.)"""
     path = site / name
     with offline_page(browser, VIEWPORTS[viewport]) as (page, log):
         page.goto(path.as_uri(), wait_until="load")
@@ -438,9 +452,7 @@ def visit_layout(browser: Browser, name: str, viewport: str, site: Path = SITE) 
         shot = screenshot_path(name, f"-{viewport}")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=shot, full_page=True)
-        sidebars = check_sidebars(page, viewport)
-        overflows = page.evaluate(_OVERFLOW_JS)
-        return LayoutReport(name, viewport, overflows, sidebars, shot, log)
+        return _measure(page, name, viewport, shot, log)
 
 
 def screenshot_path(name: str, suffix: str = "") -> Path:
@@ -498,6 +510,7 @@ def visit(browser: Browser, name: str, site: Path = SITE) -> PageReport:
         page.wait_for_timeout(400)  # let the theme's colour transitions finish
         dark = screenshot_path(name, "-dark")
         page.screenshot(path=dark, full_page=True)
+        layout = _measure(page, name, "desktop", light, log)
         return PageReport(
             name=name,
             path=path,
@@ -515,4 +528,5 @@ def visit(browser: Browser, name: str, site: Path = SITE) -> PageReport:
             dark_theme=page.evaluate("() => document.documentElement.dataset.theme"),
             dark_images=page.evaluate(_DARK_IMAGES_JS),
             screenshots=[light, dark],
+            layout=layout,
         )
