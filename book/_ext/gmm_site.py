@@ -233,6 +233,49 @@ def skip_foreign_members(app: Sphinx, what: str, name: str, obj, skip: bool, opt
     return None
 
 
+def _canonical_name(target: str) -> str | None:
+    """Where the gmmlib object named ``target`` is defined ("gmmlib.GaussianMixture" ->
+    "gmmlib.mixture.GaussianMixture"), or ``None`` if it is not an importable object."""
+    import importlib
+
+    parts = target.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return None
+        break
+    else:
+        return None
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not qualname:
+        return None
+    return f"{module}.{qualname}"
+
+
+def resolve_reexports(app: Sphinx, env, node, contnode):
+    """Let ``{py:class}`gmmlib.GaussianMixture``` find ``gmmlib.mixture.GaussianMixture``.
+
+    The reference documents each object where it is defined; a chapter may name it where a
+    reader imports it from (``gmmlib``), and the strict build (``-n``) must resolve that too.
+    """
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("gmmlib."):
+        return None
+    canonical = _canonical_name(target)
+    if canonical is None or canonical == target:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode
+    )
+
+
 # --- sphinx-codeautolink and sphinx-exercise -------------------------------------------
 
 
@@ -274,6 +317,7 @@ def _patch_codeautolink() -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     _patch_codeautolink()
     app.connect("autodoc-skip-member", skip_foreign_members)
+    app.connect("missing-reference", resolve_reexports)
     app.connect("html-page-context", add_run_note)
     app.connect("html-page-context", add_search_script)
     app.connect("build-finished", write_search_texts)
