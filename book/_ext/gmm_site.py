@@ -264,16 +264,26 @@ def resolve_reexports(app: Sphinx, env, node, contnode):
     The reference documents each object where it is defined; a chapter may name it where a
     reader imports it from (``gmmlib``), and the strict build (``-n``) must resolve that too.
     """
+    if node.get("refdomain") != "py":
+        return None
     target = node.get("reftarget", "")
-    if node.get("refdomain") != "py" or not target.startswith("gmmlib."):
-        return None
-    canonical = _canonical_name(target)
-    if canonical is None or canonical == target:
-        return None
+    module = node.get("py:module") or ""
+    # A short name in a docstring (:class:`GaussianMixture` in gmmlib's) is looked up in
+    # the module it is written in first.
+    candidates = [target] if target.startswith("gmmlib.") else []
+    if module.startswith("gmmlib") and not target.startswith("gmmlib."):
+        candidates.insert(0, f"{module}.{target}")
     domain = env.get_domain("py")
-    return domain.resolve_xref(
-        env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode
-    )
+    for candidate in candidates:
+        canonical = _canonical_name(candidate)
+        if canonical is None or canonical == target:
+            continue
+        found = domain.resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode
+        )
+        if found is not None:
+            return found
+    return None
 
 
 # --- sphinx-codeautolink and sphinx-exercise -------------------------------------------

@@ -347,6 +347,23 @@ def test_repository_download_and_launch_buttons(report: PageReport) -> None:
     assert colab in hrefs, f"no Colab button to {colab}"
 
 
+def test_chapters_say_how_to_run_them(report: PageReport) -> None:
+    """Every notebook page tells the reader how to get the notebook and gmmlib and run it."""
+    source = source_of(report.name)
+    html = report.path.read_text(encoding="utf-8")
+    note = re.search(r'<details class="gmm-run-chapter">(.*?)</details>', html, re.S)
+    if source is None or source.suffix != ".ipynb":
+        assert note is None, "a 'Run this chapter' note on a page that is not a notebook"
+        return
+    assert note, "no 'Run this chapter yourself' note"
+    text = note.group(1)
+    assert "make lab" in text and source.relative_to(ROOT).as_posix() in text
+    if REPOSITORY:
+        assert f"git clone {REPOSITORY}" in text and f"git+{REPOSITORY}@{BRANCH}" in text
+    else:
+        assert "github.com" not in text, "a repository named in the note, but none is set"
+
+
 def test_launch_services_match_the_repository_setting() -> None:
     configured = [key for key in LAUNCH_SERVICES if LAUNCH.get(key)]
     if not REPOSITORY:
