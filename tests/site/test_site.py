@@ -274,6 +274,19 @@ def test_images_load(report: PageReport) -> None:
     assert not broken, f"images that did not load:{listing(broken)}"
 
 
+def test_images_have_alt_text(report: PageReport) -> None:
+    """Every image, the frames of an animation included, says what it shows (alt text:
+    cell metadata for a figure, CONTRIBUTING.md). Read from the built file."""
+    html = report.path.read_text(encoding="utf-8")
+    article = html[html.find("<article") : html.find("</article>")]
+    missing = [
+        tag[:120]
+        for tag in re.findall(r"<img\b[^>]*>", article)
+        if not re.search(r'\balt="[^"]+"', tag)
+    ]
+    assert not missing, f"images without alt text:{listing(missing)}"
+
+
 def test_internal_links_resolve(report: PageReport) -> None:
     assert not report.broken_links, f"broken links:{listing(report.broken_links)}"
 
