@@ -63,12 +63,13 @@ lab: $(STAMP)
 	  $(BIN)/python -m pip install jupyterlab==$(JUPYTERLAB_VERSION) -c $(LAB_CONSTRAINTS); }
 	$(BIN)/jupyter-lab $(LAB_FLAGS) --KernelManager.transport_encryption=auto book/
 
-# The book as a PDF through LaTeX (not part of `make test`). Needs latexmk and a TeX Live
-# with the packages Sphinx uses (Debian: latexmk texlive-latex-extra texlive-fonts-recommended
-# texlive-xetex fonts-freefont-otf tex-gyre).
+# The book as a PDF through XeLaTeX (not part of `make test`; about 5 minutes here). Needs
+# latexmk and a TeX Live with the packages Sphinx uses (Debian: latexmk texlive-latex-extra
+# texlive-fonts-recommended texlive-xetex fonts-freefont-otf tex-gyre).
 pdf: book-config
+	rm -rf _build/latex
 	$(ONE_THREAD) $(JB) build . --config $(BOOK_CONFIG) --builder pdflatex
-	@echo "The PDF is in _build/latex/ (book.pdf)."
+	@echo "The PDF is _build/latex/book.pdf."
 
 notebooks: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python scripts/execute_notebooks.py book/*.ipynb

@@ -118,7 +118,7 @@ def run_note(notebook: str, repository_url: str, branch: str) -> str:
     )
     if repository_url:
         parts.append(
-            "<p>Or, in any Python 3.11+ environment, install the library and download the "
+            "<p>Or, in any Python 3.10+ environment, install the library and download the "
             "notebook with the download button above:</p>"
         )
         parts.append(_block([f'pip install "gmmlib @ git+{repository_url}@{branch}"']))
