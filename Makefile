@@ -1,8 +1,11 @@
 # make book   create .venv (once), install, build the website into _build/html
 #             (make book REPOSITORY_URL=https://github.com/owner/repo adds repository and
 #             Binder/Colab buttons pointing there; see README.md)
-# make test   the same set-up, then every test: unit, notebooks (nbval, under two OpenBLAS
-#             kernels), book build, browser
+# make test   the same set-up, then every check: lint, unit, notebooks (nbval, under two
+#             OpenBLAS kernels), book build, browser
+# make test-lib  the library alone (lint and the unit tests without the slow numerical
+#             suites), in about a minute
+# make lint   ruff (lint and format check) and mypy
 # make test-kernels  the notebooks under every OpenBLAS kernel we promise (slower)
 # make serve  serve the built website on http://localhost:8000
 # make bench  speed against scikit-learn
@@ -38,7 +41,7 @@ LAB_CONSTRAINTS := $(VENV)/lab-constraints.txt
 # Jupyter refuses to run as root unless told to (a container, a CI machine).
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all venv book book-config lab pdf notebooks test test-unit test-notebooks test-kernels test-build test-site serve bench clean
+.PHONY: all venv book book-config lab pdf notebooks test test-lib test-unit test-notebooks test-kernels test-build test-site lint serve bench clean
 
 all: book
 
@@ -74,10 +77,18 @@ pdf: book-config
 notebooks: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python scripts/execute_notebooks.py book/*.ipynb
 
-test: test-unit test-notebooks test-build test-site
+test: lint test-unit test-notebooks test-build test-site
+
+test-lib: lint
+	$(ONE_THREAD) $(BIN)/python -m pytest tests --ignore=tests/site -n 2 -m "not slow" -q
 
 test-unit: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python -m pytest tests --ignore=tests/site -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check gmmlib tests benchmarks scripts
+	$(BIN)/ruff format --check gmmlib tests benchmarks scripts
+	$(BIN)/mypy
 
 test-notebooks: $(STAMP)
 	@set -e; for kernel in $(NOTEBOOK_KERNELS); do \

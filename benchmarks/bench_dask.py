@@ -7,7 +7,7 @@ Run with ``.venv/bin/python benchmarks/bench_dask.py`` (about two minutes on two
 2. starts a ``LocalCluster`` of two worker processes, one thread each, each with a memory
    limit (``--memory-limit``) well below the file's size, and fits the mixture there: every
    task memory-maps the file and copies out its own block of rows, and each iteration is one
-   pass over the blocks (:mod:`gmmlib._dask`); progress is printed per iteration;
+   pass over the blocks (:mod:`gmmlib.dask`); progress is printed per iteration;
 3. fits the same data, loaded into this process's memory, from the same start for the same
    iterations with the in-memory EM (:func:`gmmlib.em.em_iterations`), on one core and on
    all cores;
@@ -28,10 +28,10 @@ import time
 
 import numpy as np
 
-from gmmlib import GaussianMixture, em
-from gmmlib import _covariance as cov
-from gmmlib import _dask
-from gmmlib._parallel import effective_n_jobs, one_blas_thread
+from gmmlib import COVARIANCE_TYPES, GaussianMixture, em
+from gmmlib import dask as _dask
+from gmmlib.datasets import write_gaussian_clusters
+from gmmlib.statistics import effective_n_jobs, one_blas_thread
 
 MiB = 2**20
 
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--gigabytes", type=float, default=2.0)
     parser.add_argument("--features", type=int, default=16)
     parser.add_argument("--components", type=int, default=4)
-    parser.add_argument("--covariance-type", default="full", choices=cov.COVARIANCE_TYPES)
+    parser.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES)
     parser.add_argument("--iterations", type=int, default=4)
     parser.add_argument("--rows-per-block", type=int, default=2**18)
     parser.add_argument("--memory-limit", default="600MiB", help="per worker")
@@ -84,15 +84,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.directory) as directory:
         path = os.path.join(directory, "points.npy")
         begin = time.perf_counter()
-        _dask.write_gaussian_clusters(path, n_samples, n_features, args.components)
+        write_gaussian_clusters(path, n_samples, n_features, args.components)
         size = os.path.getsize(path)
         print(
             f"Wrote {n_samples:,} x {n_features} float64 points ({size / 1e9:.2f} GB) in "
             f"{time.perf_counter() - begin:.1f} s to {path}"
         )
         X_lazy = _dask.from_npy(path, rows_per_block=args.rows_per_block)
-        print(f"{X_lazy.numblocks[0]} blocks of {args.rows_per_block:,} rows "
-              f"({args.rows_per_block * n_features * 8 / MiB:.0f} MiB each)")
+        print(
+            f"{X_lazy.numblocks[0]} blocks of {args.rows_per_block:,} rows "
+            f"({args.rows_per_block * n_features * 8 / MiB:.0f} MiB each)"
+        )
 
         with (
             _dask.local_cluster(2, memory_limit=args.memory_limit) as cluster,
@@ -100,16 +102,16 @@ def main() -> None:
         ):
             print(f"LocalCluster: 2 workers, 1 thread and {args.memory_limit} each")
             start = starting_parameters(X_lazy, args.components, args.covariance_type, seed=0)
-            states = _dask.em_iterations(
-                X_lazy, *start, args.covariance_type, reg_covar=1e-6
-            )
+            states = _dask.em_iterations(X_lazy, *start, args.covariance_type, reg_covar=1e-6)
             lazy_state, lazy_times = timed_iterations(states, args.iterations, "Dask")
             worker_peaks = client.run(_dask.peak_resident_mib)
             client_peak = _dask.peak_resident_mib()
 
-        print(f"\nPeak memory (resident): client {client_peak:.0f} MiB; workers "
-              + ", ".join(f"{peak:.0f} MiB" for peak in worker_peaks.values())
-              + f"; file {size / MiB:.0f} MiB")
+        print(
+            f"\nPeak memory (resident): client {client_peak:.0f} MiB; workers "
+            + ", ".join(f"{peak:.0f} MiB" for peak in worker_peaks.values())
+            + f"; file {size / MiB:.0f} MiB"
+        )
         print(f"Dask (2 workers): {np.median(lazy_times):.2f} s per iteration (median)")
         if args.skip_in_memory:
             return
@@ -121,11 +123,12 @@ def main() -> None:
                     X, *start, args.covariance_type, reg_covar=1e-6, n_jobs=n_jobs
                 )
                 memory_state, memory_times = timed_iterations(states, args.iterations, "in memory")
-            print(f"In memory ({label}): {np.median(memory_times):.2f} s per iteration (median); "
-                  f"process peak {_dask.peak_resident_mib():.0f} MiB")
+            print(
+                f"In memory ({label}): {np.median(memory_times):.2f} s per iteration (median); "
+                f"process peak {_dask.peak_resident_mib():.0f} MiB"
+            )
         difference = max(
-            float(np.max(np.abs(a - b)))
-            for a, b in zip(lazy_state[:3], memory_state[:3])
+            float(np.max(np.abs(a - b))) for a, b in zip(lazy_state[:3], memory_state[:3])
         )
         print(f"Largest parameter difference, Dask vs in memory: {difference:.1e}")
 

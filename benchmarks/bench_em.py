@@ -34,10 +34,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 from threadpoolctl import threadpool_limits
 
-from gmmlib import GaussianMixture, em
-from gmmlib._covariance import precisions_cholesky, precisions_of_variances
-from gmmlib._parallel import effective_n_jobs
+from gmmlib import GaussianMixture
 from gmmlib.datasets import gaussian_clusters
+from gmmlib.mixture import precisions_of_variances
+from gmmlib.statistics import effective_n_jobs, whitened_components
 
 #: The data sets, as keyword arguments of gmmlib.datasets.gaussian_clusters: tilted and
 #: stretched clusters (covariances of condition number 100) whose centres are close
@@ -90,7 +90,9 @@ def same_start(X: np.ndarray, n_components: int, covariance_type: str, seed: int
 
 
 def timed_fit(cls, X, n_components, covariance_type, n_iter, start, **params):
-    model = cls(n_components, covariance_type=covariance_type, max_iter=n_iter, tol=0.0, **start, **params)
+    model = cls(
+        n_components, covariance_type=covariance_type, max_iter=n_iter, tol=0.0, **start, **params
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         begin = time.perf_counter()
@@ -111,10 +113,9 @@ def pass_flops(model, X) -> float:
     n, d = X.shape
     k = model.n_components
     if model.covariance_type == "full":
-        chol = precisions_cholesky(np.asarray(model.covariances_, dtype=float), "full")
-        forms = em._prepare(X, np.asarray(model.weights_, float), np.asarray(model.means_, float), chol, "full", 1)
+        whitened = whitened_components(X, model.weights_, model.means_, model.covariances_).size
+        family = k - whitened
         p = d + 1 + d * (d + 1) // 2
-        family, whitened = forms.family.size, forms.whitened.size
         return 2 * n * p * family * 2 + 2 * n * (d + 1) * d * whitened + 2 * n * d * d * whitened
     if model.covariance_type == "tied":
         return 2 * n * d * d + 2 * n * d * d + 2 * n * (d + 1) * k
@@ -136,7 +137,9 @@ def compare(X, n_components, covariance_type, n_iter, repeats, rates) -> dict:
     for _ in range(repeats):  # interleaved, so a busy moment hurts every contender alike
         for name, (cls, data, threads, params) in contenders.items():
             with threadpool_limits(limits=threads):
-                model, seconds = timed_fit(cls, data, n_components, covariance_type, n_iter, start, **params)
+                model, seconds = timed_fit(
+                    cls, data, n_components, covariance_type, n_iter, start, **params
+                )
             models[name] = model
             times[name] = min(times.get(name, np.inf), seconds)
     reference = min(times["scikit-learn"], times["scikit-learn, 1 thread"])
@@ -158,7 +161,8 @@ def compare(X, n_components, covariance_type, n_iter, repeats, rates) -> dict:
     print(
         f"  {covariance_type:>9}: scikit-learn {times['scikit-learn']:6.2f} s "
         f"(1 thread {times['scikit-learn, 1 thread']:6.2f} s) | gmmlib {times['gmmlib']:6.2f} s "
-        f"(1 thread {times['gmmlib, 1 thread']:6.2f} s, float32 {times['gmmlib float32']:6.2f} s) | "
+        f"(1 thread {times['gmmlib, 1 thread']:6.2f} s, "
+        f"float32 {times['gmmlib float32']:6.2f} s) | "
         f"speed-up {figures['speed-up']:4.2f}x, 1->{effective_n_jobs()} cores "
         f"{figures['cores']:4.2f}x, float32 {figures['float32']:4.2f}x | "
         f"max |difference| {figures['difference']:.0e}, float32 log-likelihood "
@@ -188,7 +192,10 @@ def grid(repeats: int, covariance_types=("diag", "full")) -> None:
     """The PyCave sizes, diag and full (those of ``covariance_types``), float64 and float32:
     seconds per EM iteration."""
     print("\nPyCave's sizes (seconds per EM iteration; fewer iterations on the largest):")
-    print(f"  {'size':>22} {'type':>5} {'dtype':>7} {'scikit-learn':>13} {'gmmlib':>8} {'speed-up':>9}")
+    print(
+        f"  {'size':>22} {'type':>5} {'dtype':>7} {'scikit-learn':>13} {'gmmlib':>8} "
+        f"{'speed-up':>9}"
+    )
     for n, d, k in PYCAVE_GRID:
         X64, _ = gaussian_clusters(n, d, k, random_state=2, **DATA["separated"])
         n_iter = 10 if n * d * k < 10**9 else 2
@@ -210,7 +217,8 @@ def grid(repeats: int, covariance_types=("diag", "full")) -> None:
                         best[name] = min(best.get(name, np.inf), seconds / (n_iter + 1))
                 sk = min(best.get("sklearn", np.inf), best["sklearn1"])
                 print(
-                    f"  {n:>9,} x {d:>2}, K = {k:>2} {covariance_type:>5} {np.dtype(dtype).name:>7} "
+                    f"  {n:>9,} x {d:>2}, K = {k:>2} {covariance_type:>5} "
+                    f"{np.dtype(dtype).name:>7} "
                     f"{sk:13.3f} {best['gmmlib']:8.3f} {sk / best['gmmlib']:8.2f}x"
                 )
 
@@ -222,7 +230,9 @@ def main() -> None:
     parser.add_argument("--n-components", type=int, default=16)
     parser.add_argument("--n-iter", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--covariance-types", nargs="+", default=["full", "diag", "tied", "spherical"])
+    parser.add_argument(
+        "--covariance-types", nargs="+", default=["full", "diag", "tied", "spherical"]
+    )
     parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--grid", action="store_true", help="also the PyCave sizes (slow)")
@@ -237,7 +247,9 @@ def main() -> None:
         f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {cores} cores "
         f"({os.cpu_count()} CPUs), numpy {np.__version__}"
     )
-    rates = {dtype: (gemm_rate(dtype, 1), gemm_rate(dtype, cores)) for dtype in (np.float64, np.float32)}
+    rates = {
+        dtype: (gemm_rate(dtype, 1), gemm_rate(dtype, cores)) for dtype in (np.float64, np.float32)
+    }
     for dtype, (one, every) in rates.items():
         print(
             f"GEMM (4096 x 33) @ (33 x 512), {np.dtype(dtype).name}: {one:.0f} GFLOP/s on 1 core, "
@@ -260,7 +272,10 @@ def main() -> None:
         print("\nPeak memory of one fit on 1,000,000 x 2 data, 10 components (full):")
         X_mib = X.nbytes / 2**20
         for name, cls in (("scikit-learn", SklearnMixture), ("gmmlib", GaussianMixture)):
-            print(f"  {name:>12}: {peak_memory(cls, X, 10):7.1f} MiB (the data itself: {X_mib:.1f} MiB)")
+            print(
+                f"  {name:>12}: {peak_memory(cls, X, 10):7.1f} MiB "
+                f"(the data itself: {X_mib:.1f} MiB)"
+            )
     if args.grid:
         grid(args.repeats, args.covariance_types)
 

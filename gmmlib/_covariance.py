@@ -31,6 +31,18 @@ _NOT_POSITIVE_DEFINITE = (
 )
 
 
+class DegenerateFitError(ValueError):
+    """A covariance stopped being positive definite: a component collapsed.
+
+    A ``ValueError`` (so callers that catch bad input catch it too), with a type of its own
+    so that model selection can tell a collapsed candidate from a bad parameter without
+    reading the message.
+    """
+
+    def __init__(self, message: str = f"Fitting failed: {_NOT_POSITIVE_DEFINITE}") -> None:
+        super().__init__(message)
+
+
 def check_covariance_type(covariance_type: str) -> str:
     """Return ``covariance_type`` if it is one of :data:`COVARIANCE_TYPES`, else raise."""
     if covariance_type not in COVARIANCE_TYPES:
@@ -48,7 +60,7 @@ def _upper_cholesky_of_inverse(matrix: np.ndarray) -> np.ndarray:
     try:
         lower = linalg.cholesky(matrix, lower=True, check_finite=False)
     except linalg.LinAlgError:
-        raise ValueError(f"Fitting failed: {_NOT_POSITIVE_DEFINITE}") from None
+        raise DegenerateFitError() from None
     identity = np.eye(matrix.shape[0], dtype=matrix.dtype)
     return linalg.solve_triangular(lower, identity, lower=True, check_finite=False).T
 
@@ -65,13 +77,11 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
     if covariance_type == "tied":
         return _upper_cholesky_of_inverse(covariances)
     if not np.all(covariances > 0):
-        raise ValueError(f"Fitting failed: {_NOT_POSITIVE_DEFINITE}")
+        raise DegenerateFitError()
     return 1.0 / np.sqrt(covariances)
 
 
-def precisions_cholesky_from_precisions(
-    precisions: np.ndarray, covariance_type: str
-) -> np.ndarray:
+def precisions_cholesky_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
     """Upper-triangular :math:`U` with :math:`U U^\\top = \\Lambda` for given precisions.
 
     With :math:`J` the exchange matrix (ones on the anti-diagonal), the lower Cholesky factor
@@ -98,9 +108,7 @@ def precisions_from_cholesky(prec_chol: np.ndarray, covariance_type: str) -> np.
     return prec_chol**2
 
 
-def covariances_from_precisions_cholesky(
-    prec_chol: np.ndarray, covariance_type: str
-) -> np.ndarray:
+def covariances_from_precisions_cholesky(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
     """Covariances :math:`\\Sigma_k = U_k^{-\\top} U_k^{-1}` from precision Cholesky factors."""
 
     def invert(upper: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ threads, and ``-2`` all but one (joblib's convention for negative numbers).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -110,11 +111,59 @@ def _threadpools():
     return ThreadpoolController()
 
 
-def one_blas_thread():
-    """Context in which BLAS runs on one thread.
+_limits_lock = threading.Lock()
+#: Per threadpoolctl ``user_api`` ("blas", or None for every pool): how many contexts are
+#: open, and the limiter the outermost one set.
+_limits: dict[str | None, list] = {"blas": [0, None], None: [0, None]}
+
+
+@contextlib.contextmanager
+def _one_thread(user_api: str | None) -> Iterator[None]:
+    """Limit the thread pools of ``user_api`` to one thread; re-entrant, and free when
+    already inside (setting a limit costs about half a millisecond: threadpoolctl asks every
+    library loaded, as much as a whole EM iteration on small data). The limit is
+    process-wide, as the libraries' own settings are."""
+    with _limits_lock:
+        state = _limits[user_api]
+        covered = user_api == "blas" and _limits[None][0] > 0
+        if state[0] == 0 and not covered:
+            state[1] = _threadpools().limit(limits=1, user_api=user_api)
+        state[0] += 1
+    try:
+        yield
+    finally:
+        with _limits_lock:
+            state[0] -= 1
+            if state[0] == 0 and state[1] is not None:
+                state[1].restore_original_limits()
+                state[1] = None
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
+    """Context in which BLAS runs on one thread (re-entrant; nested contexts cost nothing).
 
     The chunks are the parallelism (one BLAS thread per chunk, see :func:`ordered_map`), and
     each chunk's matrix products are too small to split further: splitting them costs more
     than it gains, and far more when the cores are busy (``benchmarks/bench_em.py``).
     """
-    return _threadpools().limit(limits=1, user_api="blas")
+    return _one_thread("blas")
+
+
+def single_threaded() -> contextlib.AbstractContextManager[None]:
+    """Context in which every thread pool (BLAS and OpenMP, as used by scikit-learn's
+    ``KMeans``) runs on one thread: for work that is itself run in parallel, such as
+    :func:`gmmlib.select_model`'s candidates (re-entrant, like :func:`one_blas_thread`)."""
+    return _one_thread(None)
+
+
+def on_one_blas_thread(function: Callable[..., R]) -> Callable[..., R]:
+    """Run ``function`` inside :func:`one_blas_thread`: for the numerical core's entry points
+    (the statistics passes, the E-step, the M-step), whether called by the estimator or by
+    a reader of the EM chapter."""
+
+    @functools.wraps(function)
+    def on_one_thread(*args, **kwargs):
+        with one_blas_thread():
+            return function(*args, **kwargs)
+
+    return on_one_thread

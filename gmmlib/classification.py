@@ -16,7 +16,8 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .mixture import GaussianMixture
 
@@ -60,12 +61,12 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y) -> MixtureClassifier:
         """Fit one mixture to the points of each class; priors are the class frequencies."""
-        X, y = check_X_y(X, y, dtype=np.float64)
-        self.n_features_in_ = X.shape[1]
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)  # a continuous y is a regression target
         self.classes_, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"MixtureClassifier needs at least 2 classes in y; got {len(self.classes_)}."
+                f"y has {len(self.classes_)} class; MixtureClassifier needs at least 2 classes."
             )
         if counts.min() < self.n_components:
             small = self.classes_[np.argmin(counts)]
@@ -77,24 +78,32 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(self.classes_))
         self.class_prior_ = counts / counts.sum()
         self.mixtures_ = [
-            GaussianMixture(
-                self.n_components,
-                covariance_type=self.covariance_type,
-                reg_covar=self.reg_covar,
-                n_init=self.n_init,
-                random_state=int(seed),
-            ).fit(X[y_index == c])
-            for c, seed in enumerate(seeds)
+            self._fit_class(X[y_index == c], c, int(seed)) for c, seed in enumerate(seeds)
         ]
         return self
+
+    def _fit_class(self, X: np.ndarray, index: int, seed: int) -> GaussianMixture:
+        """The mixture of one class; a ValueError names the class it could not fit."""
+        mixture = GaussianMixture(
+            self.n_components,
+            covariance_type=self.covariance_type,
+            reg_covar=self.reg_covar,
+            n_init=self.n_init,
+            random_state=seed,
+        )
+        try:
+            return mixture.fit(X)
+        except ValueError as error:
+            label = self.classes_[index].tolist()  # 'a', not np.str_('a')
+            raise ValueError(f"class {label!r} ({len(X)} points): {error}") from error
 
     def _joint_log_likelihood(self, X) -> np.ndarray:
         """:math:`\\log \\pi_c + \\log p(x \\mid c)`, shape ``(n, C)``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.column_stack(
-            [m.score_samples(X) for m in self.mixtures_]
-        ) + np.log(self.class_prior_)
+        return np.column_stack([m.score_samples(X) for m in self.mixtures_]) + np.log(
+            self.class_prior_
+        )
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log posterior :math:`\\log P(c \\mid x)`; error if no class gives x a density."""
@@ -113,7 +122,8 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The class of highest posterior probability."""
-        return self.classes_[np.argmax(self._joint_log_likelihood(X), axis=1)]
+        joint = self._joint_log_likelihood(X)  # checks that the model is fitted
+        return self.classes_[np.argmax(joint, axis=1)]
 
     def sample(self, n_samples: int, label) -> np.ndarray:
         """Draw ``n_samples`` new points from the mixture of class ``label``.

@@ -18,6 +18,9 @@ benchmarks and tests.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.datasets import make_blobs, make_moons
 
@@ -171,23 +174,112 @@ def gaussian_clusters(
     y : ndarray of shape (n_samples,)
     """
     n_samples = _check_n_samples(n_samples)
+    _check_cluster_options(separation, condition)
     rng = np.random.RandomState(random_state)
+    centres = rng.normal(scale=float(separation), size=(n_components, n_features))
+    labels = rng.randint(n_components, size=n_samples)
+    shapes = _cluster_shapes(rng, n_components, n_features, condition)
+    return _cluster_points(
+        labels, rng.normal(size=(n_samples, n_features)), centres, shapes
+    ), labels
+
+
+def _check_cluster_options(separation: float, condition: float | None) -> None:
     if not (isinstance(separation, (int, float)) and np.isfinite(separation) and separation >= 0):
         raise ValueError(f"separation must be a non-negative number; got {separation!r}.")
     if condition is not None and not (
         isinstance(condition, (int, float)) and np.isfinite(condition) and condition >= 1
     ):
         raise ValueError(f"condition must be None or a number >= 1; got {condition!r}.")
-    centres = rng.normal(scale=float(separation), size=(n_components, n_features))
-    labels = rng.randint(n_components, size=n_samples)
+
+
+def _cluster_shapes(
+    rng: np.random.RandomState, n_components: int, n_features: int, condition: float | None
+) -> np.ndarray:
+    """The matrices :math:`A_k` of :func:`gaussian_clusters`, shape ``(K, d, d)``."""
     shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
     if condition is not None:
         rotations = np.linalg.qr(shapes)[0]
         spread = np.float64(condition) ** np.linspace(-0.25, 0.25, n_features)
         shapes = spread[None, :, None] * rotations  # x = z diag(s) Q: covariance Q^T diag(s^2) Q
-    noise = rng.normal(size=(n_samples, n_features))
-    X = np.empty((n_samples, n_features))
-    for k in range(n_components):  # one component at a time: never an N x d x d array
+    return shapes
+
+
+def _cluster_points(
+    labels: np.ndarray, noise: np.ndarray, centres: np.ndarray, shapes: np.ndarray
+) -> np.ndarray:
+    r""":math:`\mu_{y_i} + z_i A_{y_i}`, one component at a time: never an N x d x d array."""
+    X = np.empty(noise.shape)
+    for k in range(len(centres)):
         rows = labels == k
         X[rows] = centres[k] + np.einsum("nd,de->ne", noise[rows], shapes[k])
-    return X, labels
+    return X
+
+
+# ------------------------------------------------------------------- data larger than memory
+def write_npy(
+    path: str | os.PathLike,
+    n_samples: int,
+    n_features: int,
+    make_rows: Callable[[int, int], np.ndarray],
+    *,
+    rows_per_write: int = 2**18,
+) -> str:
+    """Write an ``(n_samples, n_features)`` float64 ``.npy`` file a block of rows at a time.
+
+    ``make_rows(start, stop)`` returns rows ``start:stop``; at most ``rows_per_write`` rows
+    are in memory at once, so the file may be far larger than memory. Open it as a Dask
+    array with :func:`gmmlib.dask.from_npy`.
+    """
+    path = os.fspath(path)
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
+        "fortran_order": False,
+        "shape": (n_samples, n_features),
+    }
+    # Plain writes, not a memory map: a map's dirty pages would count against this process.
+    with open(path, "wb") as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        for start in range(0, n_samples, rows_per_write):
+            stop = min(start + rows_per_write, n_samples)
+            rows = np.ascontiguousarray(make_rows(start, stop), dtype=np.float64)
+            if rows.shape != (stop - start, n_features):
+                raise ValueError(
+                    f"make_rows({start}, {stop}) returned shape {rows.shape}; expected "
+                    f"{(stop - start, n_features)}."
+                )
+            rows.tofile(file)
+    return path
+
+
+def write_gaussian_clusters(
+    path: str | os.PathLike,
+    n_samples: int,
+    n_features: int,
+    n_components: int,
+    *,
+    separation: float = 4.0,
+    condition: float | None = None,
+    random_state: int = 0,
+    rows_per_write: int = 2**18,
+) -> str:
+    r"""A ``.npy`` file of points from a random mixture, written block by block.
+
+    The mixture of :func:`gaussian_clusters` (the same options): its centres and shapes are
+    drawn once; each block of ``rows_per_write`` rows draws its uniform labels and its
+    points from a seed made of ``random_state`` and its first row, so memory holds one
+    block and the file does not depend on anything else.
+    """
+    _check_n_samples(n_samples)
+    _check_cluster_options(separation, condition)
+    rng = np.random.RandomState(random_state)
+    centres = rng.normal(scale=float(separation), size=(n_components, n_features))
+    shapes = _cluster_shapes(rng, n_components, n_features, condition)
+
+    def make_rows(start: int, stop: int) -> np.ndarray:
+        block_rng = np.random.RandomState([random_state, start])
+        labels = block_rng.randint(n_components, size=stop - start)
+        noise = block_rng.normal(size=(stop - start, n_features))
+        return _cluster_points(labels, noise, centres, shapes)
+
+    return write_npy(path, n_samples, n_features, make_rows, rows_per_write=rows_per_write)

@@ -10,11 +10,15 @@ by a single, stated factor.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.image import AxesImage
 
 from ._validation import is_integer
+
+if TYPE_CHECKING:  # pragma: no cover - matplotlib is needed only to draw
+    from matplotlib.axes import Axes
+    from matplotlib.image import AxesImage
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -40,17 +44,27 @@ def downsample(image: np.ndarray, step: int) -> np.ndarray:
 def colour_features(image: np.ndarray) -> np.ndarray:
     """Pixels as rows of RGB values in ``[0, 1]``: shape ``(h*w, 3)``, row-major order.
 
-    Integer images are divided by 255; float images must already lie in ``[0, 1]``.
+    ``uint8`` and ``uint16`` images are divided by their type's largest value (255 and
+    65535); other integer images must hold 8-bit values (0 to 255) and are divided by 255;
+    float images must already lie in ``[0, 1]``.
     """
     image = _check_image(image)
     if np.issubdtype(image.dtype, np.integer):
-        pixels = image.reshape(-1, 3).astype(np.float64) / 255.0
+        if image.dtype in (np.uint8, np.uint16):
+            largest = float(np.iinfo(image.dtype).max)
+        elif image.min() < 0 or image.max() > 255:
+            raise ValueError(
+                f"an integer image of type {image.dtype} must hold 8-bit values (0 to 255); "
+                "store 16-bit images as uint16, or pass floats in [0, 1]."
+            )
+        else:
+            largest = 255.0
+        pixels = image.reshape(-1, 3).astype(np.float64) / largest
     else:
         pixels = image.reshape(-1, 3).astype(np.float64)
         if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
             raise ValueError(
-                "a float image must hold finite values in [0, 1]; "
-                "divide 8-bit values by 255 first."
+                "a float image must hold finite values in [0, 1]; divide 8-bit values by 255 first."
             )
     return pixels
 
@@ -94,17 +108,20 @@ def quantise(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> np.
     palette = np.asarray(palette, dtype=np.float64)
     if labels.shape != (pixels.shape[0],):
         raise ValueError(f"labels must have shape ({pixels.shape[0]},), got {labels.shape}.")
-    if palette.ndim != 2 or palette.shape[1] != pixels.shape[1]:
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
-            f"palette must have shape (K, {pixels.shape[1]}), got {palette.shape}."
+            f"labels must be integer component indices (e.g. model.predict(pixels)); got dtype "
+            f"{labels.dtype}."
         )
+    if palette.ndim != 2 or palette.shape[1] != pixels.shape[1]:
+        raise ValueError(f"palette must have shape (K, {pixels.shape[1]}), got {palette.shape}.")
     if labels.size and (labels.min() < 0 or labels.max() >= palette.shape[0]):
         raise ValueError(f"labels must lie in [0, {palette.shape[0] - 1}].")
     return palette[labels]
 
 
 def show_pixels(
-    values: np.ndarray, shape: tuple[int, int], ax: Axes, **imshow_kwargs: object
+    values: np.ndarray, shape: tuple[int, int], ax: Axes, **imshow_kwargs: Any
 ) -> AxesImage:
     """Draw per-pixel ``values`` (colours or scalars) as an image on ``ax``; return the image.
 

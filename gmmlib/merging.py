@@ -24,14 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import is_integer
+from .criteria import entropy
+
 __all__ = ["MergePath", "merge_components", "entropy"]
-
-
-def entropy(resp: np.ndarray) -> float:
-    r""":math:`-\sum_i \sum_k r_{ik} \log r_{ik}` (with :math:`0 \log 0 = 0`)."""
-    resp = np.asarray(resp, dtype=float)
-    positive = resp > 0
-    return float(-np.sum(resp[positive] * np.log(resp[positive])))
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class MergePath:
     def clusters(self, n_clusters: int) -> list[list[int]]:
         """The components that make up each of ``n_clusters`` clusters."""
         n_components = self.resp.shape[1]
-        if not (isinstance(n_clusters, (int, np.integer)) and 1 <= n_clusters <= n_components):
+        if not (is_integer(n_clusters) and 1 <= n_clusters <= n_components):
             raise ValueError(
                 f"n_clusters must be an integer from 1 to {n_components} (the number of "
                 f"components); got {n_clusters!r}."
@@ -93,7 +89,11 @@ def merge_components(resp: np.ndarray) -> MergePath:
             f"resp must be a 2-D array of responsibilities (N, K); got shape {resp.shape}. "
             "Pass model.predict_proba(X)."
         )
-    if not np.all(np.isfinite(resp)) or np.any(resp < 0) or not np.allclose(resp.sum(axis=1), 1.0, atol=1e-6):
+    if (
+        not np.all(np.isfinite(resp))
+        or np.any(resp < 0)
+        or not np.allclose(resp.sum(axis=1), 1.0, atol=1e-6)
+    ):
         raise ValueError(
             "resp must hold probabilities: finite, non-negative, each row summing to one "
             "(model.predict_proba(X))."
@@ -109,13 +109,18 @@ def merge_components(resp: np.ndarray) -> MergePath:
                 decrease = own[a] + own[b] - entropy(columns[a] + columns[b])
                 if best is None or decrease > best[0]:
                     best = (decrease, a, b)
+        assert best is not None  # at least two columns remain
         decrease, a, b = best
         columns[a] = columns[a] + columns[b]
         own[a] = entropy(columns[a])
         groups[a] = sorted(groups[a] + groups[b])
         del columns[b], own[b], groups[b]
         order = sorted(range(len(groups)), key=lambda j: groups[j][0])
-        columns, own, groups = [columns[j] for j in order], [own[j] for j in order], [groups[j] for j in order]
+        columns, own, groups = (
+            [columns[j] for j in order],
+            [own[j] for j in order],
+            [groups[j] for j in order],
+        )
         decreases.append(decrease)
         path.append([list(g) for g in groups])
     return MergePath(path, np.array(decreases), resp)

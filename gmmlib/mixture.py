@@ -1,18 +1,27 @@
 r"""``GaussianMixture``: a Gaussian mixture fitted by EM, with scikit-learn's interface.
 
 The estimator chooses a start (k-means, k-means++, random, random points, or given
-parameters), then runs :func:`gmmlib.em.em_iterations` until the mean log-likelihood
+parameters), then runs :func:`gmmlib.em.em_loop` over its data until the mean log-likelihood
 improves by less than ``tol``; with ``n_init > 1`` it keeps the earliest run whose final
-lower bound ties with the highest (see :data:`TIE_RTOL`). The parameters, fitted attributes and their meanings are those of
-:class:`sklearn.mixture.GaussianMixture`, so either can stand in for the other.
+lower bound ties with the highest (see :data:`TIE_RTOL`). The parameters, fitted
+attributes and their meanings are those of :class:`sklearn.mixture.GaussianMixture`, so
+either can stand in for the other.
+
+The data are rows in memory or a Dask array; the estimator sees them only through a data
+source (:class:`_InMemory`, :class:`_OnDask`) that gives what a fit needs: EM's passes,
+the rows a start is computed from, the moments a prior's defaults need, weighted totals.
+The Dask source calls :mod:`gmmlib.dask`, which knows nothing of the estimator.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import numbers
+import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, clone
@@ -22,18 +31,37 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
+from . import criteria
+from ._covariance import COVARIANCE_TYPES, precisions_of_variances
 from ._parallel import check_n_jobs, one_blas_thread
-from ._validation import is_dask_array, is_integer
+from ._validation import (
+    as_finite_array,
+    check_magnitude,
+    check_number,
+    check_sample_weight,
+    is_dask_array,
+    is_integer,
+    n_rows,
+)
 from .em import (
     EMState,
     e_step,
     em_iterations,
     log_likelihood,
     m_step_from_statistics,
-    responsibility_statistics,
     weighted_mean_log_likelihood,
 )
-from .prior import ConjugatePrior, default_prior
+from .prior import ConjugatePrior, data_moments, default_prior_from_moments
+from .statistics import responsibility_statistics
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "GaussianMixture",
+    "INIT_METHODS",
+    "TIE_RTOL",
+    "precisions_of_variances",
+    "sort_components",
+]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -43,13 +71,6 @@ INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 #: CPU's BLAS kernels; keeping the strictly highest, as scikit-learn does, would make the
 #: fitted model (its component order, say) differ from one machine to the next.
 TIE_RTOL = 1e-8
-
-
-def _dask_map(method, X):
-    """A fitted model's ``method`` on each block of the Dask array ``X``, lazily."""
-    from ._dask import map_method
-
-    return map_method(method, X)
 
 
 @dataclass
@@ -75,80 +96,88 @@ def _kept_run(runs: list[_Run], *, max_iter: int) -> _Run:
     return next(run for run in runs if run.lower_bound >= best - margin)
 
 
-def _check_number(name: str, value, kind: type, low: float, low_inclusive: bool = True) -> None:
-    """Raise a ValueError unless ``value`` is a ``kind`` (int or real) at least ``low``."""
-    is_kind = is_integer(value) if kind is int else isinstance(value, numbers.Real)
-    if isinstance(value, bool) or not is_kind or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite {kind.__name__}; got {value!r}.")
-    if value < low or (value == low and not low_inclusive):
-        bound = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {bound} {low}; got {value!r}.")
+class _InMemory:
+    """Rows in memory as a fit's data: ``X`` (validated) and its checked weights."""
 
-
-def _n_rows(X) -> int:
-    return int(np.shape(X)[0]) if np.ndim(X) else 0
-
-
-def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    """``sample_weight`` as a float64 array of ``n_samples`` non-negative, finite weights
-    that do not all vanish, or None; a clear ValueError otherwise."""
-    if sample_weight is None:
-        return None
-    try:
-        weight = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"sample_weight must be an array of numbers; got {type(sample_weight).__name__}."
-        ) from None
-    if weight.ndim == 0:
-        weight = np.full(n_samples, float(weight))
-    if weight.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight has shape {weight.shape}, but X has {n_samples} rows: pass one "
-            "weight per row."
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None, n_jobs: int | None):
+        self.X, self.weight, self.n_jobs = X, sample_weight, n_jobs
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype  # float32 or float64: the fitted attributes' type
+        self.counted = (
+            self.n_samples if sample_weight is None else int(np.count_nonzero(sample_weight))
         )
-    if not np.all(np.isfinite(weight)):
-        raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
-    if np.any(weight < 0):
-        raise ValueError(
-            f"sample_weight must not be negative; its smallest value is {weight.min():g}. "
-            "A weight counts how often a row is repeated: use 0 to leave a row out."
+
+    def check_values(self) -> None:
+        check_magnitude(self.X if self.weight is None else self.X[self.weight > 0])
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        return data_moments(self.X, self.weight)
+
+    def start_rows(self, sample_size, n_components, random_state):
+        """The rows a start is computed from, with their weights: all of them."""
+        return self.X, self.weight
+
+    def em_iterations(self, *parameters, **options) -> Iterator:
+        return em_iterations(
+            self.X, *parameters, sample_weight=self.weight, n_jobs=self.n_jobs, **options
         )
-    if not weight.sum() > 0:
-        raise ValueError("sample_weight is zero everywhere: at least one row must count.")
-    return weight
 
 
-def _check_magnitude(X: np.ndarray) -> None:
-    """Raise a ValueError when squared distances between the points overflow float64.
+class _OnDask:
+    """A Dask array as a fit's data (:mod:`gmmlib.dask`): one pass over its blocks per EM
+    iteration; a start from a uniform sample of its rows."""
 
-    EM needs :math:`\\lVert x_i - \\mu_k \\rVert^2`; beyond about :math:`10^{154}` from the data's
-    centre it is infinite, and every covariance with it.
-    """
-    spread = float(np.max(np.abs(X - X.mean(axis=0)), initial=0.0))
-    with np.errstate(over="ignore"):
-        if not np.isfinite(spread * spread * X.shape[1]):
-            raise ValueError(
-                f"The data are too large for floating point: points lie up to {spread:.3g} "
-                "from their centre, and squared distances overflow. Rescale the data "
-                "(e.g. StandardScaler)."
-            )
+    def __init__(self, X, sample_weight):
+        from . import dask as on_dask
 
+        self.on_dask = on_dask
+        self.X = on_dask.row_blocks(X)
+        self.weight = on_dask.weight_blocks(sample_weight, self.X)
+        self.n_samples, self.n_features = self.X.shape
+        self.dtype = np.dtype(np.float32 if self.X.dtype == np.float32 else np.float64)
+        self.counted = self.n_samples if self.weight is None else on_dask.check_weights(self.weight)
 
-def _as_finite_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
-    """``value`` as a float64 array of ``shape`` with finite entries, or a ValueError."""
-    try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers; got {value!r}.") from None
-    if array.shape != shape:
-        raise ValueError(
-            f"{name} has shape {array.shape}, but n_components and the data's number of "
-            f"features require shape {shape}."
+    def check_values(self) -> None:
+        """Checked on the start's sample of rows (:meth:`start_rows`): all rows would cost a
+        pass of their own."""
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.on_dask.moments(self.X, self.weight)
+
+    def start_rows(self, sample_size, n_components, random_state):
+        """A uniform sample of ``sample_size`` rows (:data:`gmmlib.dask.INIT_SAMPLE_SIZE`
+        when None, at least ``n_components``), with their weights."""
+        size = self.on_dask.INIT_SAMPLE_SIZE if sample_size is None else sample_size
+        rows, weights = self.on_dask.sample_rows(
+            self.X, max(size, n_components), random_state, self.weight
         )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinity; pass finite values.")
-    return array
+        check_magnitude(rows)
+        return rows, weights
+
+    def em_iterations(self, *parameters, **options) -> Iterator:
+        return self.on_dask.em_iterations(self.X, *parameters, sample_weight=self.weight, **options)
+
+
+def _blockwise(columns: Callable[[GaussianMixture], int | None] | None, dtype=None):
+    """Let a method of a fitted model (one value, or ``columns(model)`` values, per row)
+    take a Dask array too: it then runs block by block, lazily (:func:`gmmlib.dask.map_rows`)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def method_or_blocks(self, X):
+            if not is_dask_array(X):
+                return method(self, X)
+            from .dask import map_rows
+
+            check_is_fitted(self)
+            # float32 only if both the data and the model are, as in memory.
+            kind = dtype or np.result_type(X.dtype, self.means_.dtype, np.float32)
+            n_columns = None if columns is None else columns(self)
+            return map_rows(functools.partial(method, self), X, dtype=kind, n_columns=n_columns)
+
+        return method_or_blocks
+
+    return decorate
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -189,10 +218,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Threads over chunks of rows. None: all the cores this process may use, or
         ``OMP_NUM_THREADS`` if it is set (as scikit-learn's ``KMeans``); -1: all cores; -2:
         all but one. Every fit is bit-for-bit the same whatever ``n_jobs`` is.
+    init_sample_size : int or None, default=None
+        For a Dask array: the rows a start (k-means, k-means++, ...) is computed from, a
+        uniform sample (None: :data:`gmmlib.dask.INIT_SAMPLE_SIZE`, 100,000). Data in memory
+        always start from all their rows.
     warm_start : bool, default=False
         If True, each ``fit`` continues from the previous fit's parameters (one start).
     verbose : int, default=0
-        1 prints each start's progress; 2 also prints timings and log-likelihood changes.
+        1 prints each start's progress (the log-likelihood change every
+        ``verbose_interval`` iterations); 2 also the time they took.
     verbose_interval : int, default=10
         Iterations between verbose messages.
 
@@ -211,6 +245,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     prior_ : gmmlib.prior.ConjugatePrior or None, the complete prior used (with ``prior``)
     n_features_in_ : int
     """
+
+    lower_bound_: float
 
     def __init__(
         self,
@@ -231,6 +267,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose_interval: int = 10,
         prior=None,
         n_jobs: int | None = None,
+        init_sample_size: int | None = None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -248,19 +285,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.prior = prior
         self.n_jobs = n_jobs
+        self.init_sample_size = init_sample_size
 
     # ------------------------------------------------------------------ validation
     def _check_parameters(self) -> None:
         """Raise a ValueError naming any constructor parameter with an invalid value."""
-        _check_number("n_components", self.n_components, int, 1)
+        check_number("n_components", self.n_components, int, 1)
         cov.check_covariance_type(self.covariance_type)
-        _check_number("tol", self.tol, float, 0)
-        _check_number("reg_covar", self.reg_covar, float, 0)
-        _check_number("max_iter", self.max_iter, int, 0)
-        _check_number("n_init", self.n_init, int, 1)
+        check_number("tol", self.tol, float, 0)
+        check_number("reg_covar", self.reg_covar, float, 0)
+        check_number("max_iter", self.max_iter, int, 0)
+        check_number("n_init", self.n_init, int, 1)
         # verbose=True means 1, as in scikit-learn.
-        _check_number("verbose", int(self.verbose) if isinstance(self.verbose, bool) else self.verbose, int, 0)
-        _check_number("verbose_interval", self.verbose_interval, int, 1)
+        check_number(
+            "verbose", int(self.verbose) if isinstance(self.verbose, bool) else self.verbose, int, 0
+        )
+        check_number("verbose_interval", self.verbose_interval, int, 1)
         if self.init_params not in INIT_METHODS:
             raise ValueError(
                 f"init_params must be one of {INIT_METHODS}; got {self.init_params!r}."
@@ -277,39 +317,48 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"gmmlib.prior.ConjugatePrior; got {self.prior!r}."
             )
         check_n_jobs(self.n_jobs)
+        if self.init_sample_size is not None:
+            check_number("init_sample_size", self.init_sample_size, int, 1)
 
-    def _complete_prior(self, X, sample_weight=None) -> ConjugatePrior | None:
-        """The prior with every hyperparameter set (data-dependent defaults from ``X``)."""
+    def _complete_prior(self, data: _InMemory | _OnDask) -> ConjugatePrior | None:
+        """The prior with every hyperparameter set (data-dependent defaults from the data's
+        moments)."""
         if self.prior is None:
             return None
         given = None if isinstance(self.prior, str) else self.prior
-        return default_prior(
-            X, self.covariance_type, self.n_components, given, sample_weight=sample_weight
+        mean, variance = data.moments()
+        return default_prior_from_moments(
+            mean, variance, self.covariance_type, self.n_components, given
         )
 
-    def _check_initial_parameters(self, n_features: int) -> tuple:
+    def _check_initial_parameters(
+        self, n_features: int
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         """Validated float64 copies of ``weights_init``, ``means_init``, ``precisions_init``."""
         k = self.n_components
         weights = means = precisions = None
         if self.weights_init is not None:
-            weights = _as_finite_array("weights_init", self.weights_init, (k,))
+            weights = as_finite_array("weights_init", self.weights_init, (k,))
             if np.any(weights < 0) or np.any(weights > 1):
                 raise ValueError(f"weights_init must lie in [0, 1]; got {weights}.")
-            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+            # Weights computed in float32 (a float32 fit's weights_) sum to 1 only to
+            # float32's precision; they are accepted, as scikit-learn does, and rescaled.
+            given = np.asarray(self.weights_init)
+            precision = np.finfo(given.dtype).eps if given.dtype == np.float32 else 0.0
+            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=max(1e-8, k * precision)):
                 raise ValueError(
                     f"weights_init must sum to 1; they sum to {weights.sum():.10g}. "
                     "Divide them by their sum."
                 )
+            weights = weights / weights.sum()
         if self.means_init is not None:
-            means = _as_finite_array("means_init", self.means_init, (k, n_features))
+            means = as_finite_array("means_init", self.means_init, (k, n_features))
         if self.precisions_init is not None:
             shape = cov.expected_covariance_shape(self.covariance_type, k, n_features)
-            precisions = _as_finite_array("precisions_init", self.precisions_init, shape)
+            precisions = as_finite_array("precisions_init", self.precisions_init, shape)
             if self.covariance_type in ("diag", "spherical"):
                 if np.any(precisions <= 0):
-                    raise ValueError(
-                        f"precisions_init ({self.covariance_type}) must be positive."
-                    )
+                    raise ValueError(f"precisions_init ({self.covariance_type}) must be positive.")
             else:
                 matrices = precisions.reshape(-1, n_features, n_features)
                 if not (
@@ -330,7 +379,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         as in scikit-learn; everything else is float64.
         """
         X = validate_data(
-            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
         )
         return X, X.dtype
 
@@ -343,35 +396,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ) -> np.ndarray:
         """Starting responsibilities chosen by ``init_params`` (hard or random).
 
-        With weights, k-means and k-means++ weigh the rows, and ``random_from_data`` draws
-        among the rows of positive weight, so that a zero weight is the same as a missing
-        row for these three; ``random`` draws a row of random responsibilities for every
-        row.
+        Only the rows of positive weight take part, so that a zero weight is the same as a
+        missing row for every start (its responsibilities are left at zero, and it counts
+        for nothing); k-means and k-means++ weigh those rows by their weights.
         """
         n_samples, k = X.shape[0], self.n_components
-        resp = np.zeros((n_samples, k), dtype=np.float32)  # 0 and 1 are exact: half the memory
+        resp: np.ndarray = np.zeros((n_samples, k), dtype=np.float32)  # 0 and 1 are exact
+        counted = slice(None) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        weight = None if sample_weight is None else sample_weight[counted]
         # Distances do not change when the data are shifted to their centre, but far from
         # the origin |x|^2 - 2 x.y + |y|^2 loses the digits that tell points apart.
-        X = X - X.mean(axis=0)
+        X = X[counted]
+        X = X - (X.mean(axis=0) if weight is None else np.average(X, axis=0, weights=weight))
+        rows = np.arange(n_samples)[counted]
         if self.init_params == "kmeans":
             kmeans = KMeans(n_clusters=k, n_init=1, random_state=random_state)
-            labels = kmeans.fit(X, sample_weight=sample_weight).labels_
-            resp[np.arange(n_samples), labels] = 1
+            resp[rows, kmeans.fit(X, sample_weight=weight).labels_] = 1
         elif self.init_params == "random":
-            resp = random_state.uniform(size=(n_samples, k))
-            resp /= resp.sum(axis=1)[:, None]
+            drawn = random_state.uniform(size=(len(rows), k))
+            if sample_weight is None:
+                resp = drawn / drawn.sum(axis=1)[:, None]
+            else:
+                resp = np.zeros((n_samples, k))
+                resp[rows] = drawn / drawn.sum(axis=1)[:, None]
         elif self.init_params == "random_from_data":
-            candidates = np.arange(n_samples) if sample_weight is None else np.flatnonzero(sample_weight > 0)
-            indices = candidates[random_state.choice(len(candidates), size=k, replace=False)]
-            resp[indices, np.arange(k)] = 1
+            indices = random_state.choice(len(rows), size=k, replace=False)
+            resp[rows[indices], np.arange(k)] = 1
         else:  # k-means++
-            _, indices = kmeans_plusplus(X, k, random_state=random_state, sample_weight=sample_weight)
-            resp[indices, np.arange(k)] = 1
+            _, indices = kmeans_plusplus(X, k, random_state=random_state, sample_weight=weight)
+            resp[rows[indices], np.arange(k)] = 1
         return resp
 
     def _initialize(
         self, X, random_state, weights_init, means_init, precisions_init, sample_weight=None
-    ):
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Starting weights, means, covariances and precision Cholesky factors."""
         if weights_init is None or means_init is None or precisions_init is None:
             resp = self._initial_resp(X, random_state, sample_weight)
@@ -389,24 +447,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             prec_chol = cov.precisions_cholesky_from_precisions(
                 precisions_init, self.covariance_type
             )
-            covariances = cov.covariances_from_precisions_cholesky(
-                prec_chol, self.covariance_type
-            )
+            covariances = cov.covariances_from_precisions_cholesky(prec_chol, self.covariance_type)
         return weights, means, covariances, prec_chol
 
-    def _run(
-        self, X, weights, means, covariances, prec_chol, lower_bound: float, iterations=em_iterations
-    ) -> _Run:
+    def _run(self, data, weights, means, covariances, prec_chol, lower_bound: float) -> _Run:
         """EM from one start until the lower bound changes by less than ``tol``."""
-        states = iterations(
-            X,
+        states = data.em_iterations(
             weights,
             means,
             covariances,
             self.covariance_type,
             reg_covar=self.reg_covar,
             precisions_cholesky=prec_chol,
+            prior=self.prior_,
         )
+        start = lap = time.perf_counter()
         state, _ = next(states)
         lower_bounds: list[float] = []
         converged, n_iter = False, 0
@@ -416,32 +471,42 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             state, _ = next(states)
             change = lower_bound - previous
             if self.verbose and n_iter % self.verbose_interval == 0:
-                print(f"  Iteration {n_iter}\t log-likelihood change {change:.5f}")
+                timing = ""
+                if self.verbose >= 2:
+                    now = time.perf_counter()
+                    timing, lap = f"\t time lapse {now - lap:.5f}s", now
+                # + 0.0 turns a rounded -0.0 into 0.0: a change of -1e-9 on one CPU's BLAS
+                # and +1e-9 on another print the same line.
+                shown = round(change, 5) + 0.0
+                print(f"  Iteration {n_iter}{timing}\t log-likelihood change {shown:.5f}")
             if abs(change) < self.tol:
                 converged = True
                 break
         if self.verbose:
             status = "converged" if converged else "did not converge"
-            print(f"Initialization {status}. lower bound {lower_bound:.5f}.")
+            timing = f" time {time.perf_counter() - start:.5f}s," if self.verbose >= 2 else ""
+            print(f"Initialization {status}.{timing} lower bound {lower_bound:.5f}.")
         return _Run(state, lower_bound, lower_bounds, n_iter, converged)
 
     def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
-        """Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
+        r"""Fit the mixture to ``X`` (shape ``(N, d)``) by EM and return ``self``.
 
-        ``sample_weight`` (shape ``(N,)``, non-negative, optional) makes row :math:`i`
-        count :math:`w_i` times: integer weights give the model of the data with each row
-        repeated, a zero weight the model without the row, and scaling all weights changes
-        nothing (see :func:`gmmlib.em.em_iterations`). scikit-learn's GaussianMixture has
-        no weights.
+        ``sample_weight`` (shape ``(N,)``, non-negative, optional) are frequency weights:
+        row :math:`i` counts as :math:`w_i` observations. Integer weights give the model of
+        the data with each row repeated, a zero weight the model without the row. Without
+        a prior, scaling all weights by one constant changes nothing (see
+        :func:`gmmlib.em.em_iterations`); with a ``prior`` it does, as it should: the prior
+        is worth a fixed number of pseudo-observations, and :math:`\sum_i w_i` says how
+        many observations the data are worth (weights that sum to 1 would let the prior
+        decide). ``bic`` and ``aic`` take :math:`N = \sum_i w_i` for the same reason.
+        scikit-learn's GaussianMixture has no weights.
 
-        ``X`` may be a Dask array (see :mod:`gmmlib._dask`): the same EM, one pass per iteration.
+        ``X`` may be a Dask array (see :mod:`gmmlib.dask`): the same EM, one pass over its
+        blocks per iteration, and a start from ``init_sample_size`` of its rows.
         """
-        if is_dask_array(X):
-            from ._dask import fit
-
-            return fit(self, X, sample_weight)
         with one_blas_thread():
-            self._fit(X, sample_weight)
+            self._check_parameters()
+            self._fit(self._data(X, sample_weight))
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
@@ -452,34 +517,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return self.fit(X, y, sample_weight).predict(X)
 
-    def _fit(self, X, sample_weight=None) -> None:
-        self._check_parameters()
-        X, dtype = self._validate_X(X, reset=True)
-        n_samples, n_features = X.shape
-        weight = check_sample_weight(sample_weight, n_samples)
-        counted = n_samples if weight is None else int(np.count_nonzero(weight))
-        if counted < self.n_components:
+    def _data(self, X, sample_weight) -> _InMemory | _OnDask:
+        """The data source to fit: ``X`` validated (it sets ``n_features_in_``) with its
+        weights."""
+        if is_dask_array(X):
+            data = _OnDask(X, sample_weight)
+            self.n_features_in_ = data.n_features
+            return data
+        X, _ = self._validate_X(X, reset=True)
+        return _InMemory(X, check_sample_weight(sample_weight, X.shape[0]), self.n_jobs)
+
+    def _fit(self, data: _InMemory | _OnDask) -> _Run:
+        """EM from each start; keep the kept run's parameters as the fit and return the run."""
+        if data.counted < self.n_components:
+            weighted = " with positive weight" if data.weight is not None else ""
             raise ValueError(
                 f"n_components={self.n_components} is larger than the number of samples "
-                f"({counted}{' with positive weight' if weight is not None else ''}); use at "
-                f"most {counted} components or more data."
+                f"({data.counted}{weighted}); use at most {data.counted} components or more "
+                "data."
             )
-        _check_magnitude(X if weight is None else X[weight > 0])
-        self.prior_ = self._complete_prior(X, weight)
-        iterations = partial(
-            em_iterations, sample_weight=weight, prior=self.prior_, n_jobs=self.n_jobs
-        )
-        self._fit_starts(X, lambda random_state: (X, weight), dtype, iterations)
-
-    def _fit_starts(self, X, start_rows, dtype, iterations=em_iterations) -> _Run:
-        """EM from each start; keep the kept run's parameters as the fit and return the run.
-
-        ``start_rows(random_state)`` gives the rows the starts are chosen from and their
-        weights, or None (all of ``X`` in memory, a sample for a Dask array; asked once, and
-        only if a start needs it).
-        ``iterations`` is the EM loop over ``X`` (see :func:`gmmlib.em.em_iterations`).
-        """
-        inits = self._check_initial_parameters(X.shape[1])
+        data.check_values()
+        self.prior_ = self._complete_prior(data)
+        dtype = data.dtype
+        inits = self._check_initial_parameters(data.n_features)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
         rows = row_weights = None
@@ -489,13 +549,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 print(f"Initialization {init}")
             if do_init:
                 if rows is None and any(value is None for value in inits):
-                    rows, row_weights = start_rows(random_state)
+                    rows, row_weights = data.start_rows(
+                        self.init_sample_size, self.n_components, random_state
+                    )
                 start = self._initialize(rows, random_state, *inits, sample_weight=row_weights)
                 lower_bound = -np.inf
             else:
                 start = self._float64_parameters()
                 lower_bound = float(self.lower_bound_)
-            runs.append(self._run(X, *start, lower_bound=lower_bound, iterations=iterations))
+            runs.append(self._run(data, *start, lower_bound=lower_bound))
         best = _kept_run(runs, max_iter=self.max_iter)
 
         if not best.converged and self.max_iter > 0:
@@ -503,6 +565,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "The best start did not converge within max_iter iterations: increase "
                 "max_iter or tol, try other starts (n_init), or check for degenerate data.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         self._set_parameters(best.state, dtype)
         self.converged_ = best.converged
@@ -517,14 +580,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.means_ = state.means.astype(dtype)
         self.covariances_ = state.covariances.astype(dtype)
         self.precisions_cholesky_ = prec_chol.astype(dtype)
-        self.precisions_ = cov.precisions_from_cholesky(prec_chol, self.covariance_type).astype(dtype)
+        self.precisions_ = cov.precisions_from_cholesky(prec_chol, self.covariance_type).astype(
+            dtype
+        )
 
-    def _float64_parameters(self) -> tuple[np.ndarray, ...]:
+    def _float64_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The fitted weights, means, covariances and precision factors, in float64."""
-        return tuple(
+        weights, means, covariances, prec_chol = (
             np.asarray(a, dtype=np.float64)
             for a in (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
         )
+        return weights, means, covariances, prec_chol
 
     # ------------------------------------------------------------------ using a fit
     def _log_resp(self, X) -> tuple[np.ndarray, np.dtype]:
@@ -532,17 +598,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X, dtype = self._validate_X(X, reset=False)
         weights, means, covariances, prec_chol = self._float64_parameters()
         log_resp, _ = e_step(
-            X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol,
+            X,
+            weights,
+            means,
+            covariances,
+            self.covariance_type,
+            precisions_cholesky=prec_chol,
             n_jobs=self.n_jobs,
         )
         return log_resp, np.result_type(dtype, self.means_.dtype)
 
+    @_blockwise(None, dtype=np.intp)
     def predict(self, X) -> np.ndarray:
         """The most probable component of each sample: :math:`\\arg\\max_k r_{ik}`."""
-        if is_dask_array(X):
-            return _dask_map(self.predict, X)
         return self._log_resp(X)[0].argmax(axis=1)
 
+    @_blockwise(lambda model: model.n_components)
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities :math:`r_{ik}`, shape ``(N, K)``; each row sums to 1.
 
@@ -550,24 +621,26 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (``score_samples`` gives :math:`-\\infty`) gets the weights :math:`\\pi_k`, the
         probabilities before seeing it: its responsibilities would be 0/0.
         """
-        if is_dask_array(X):
-            return _dask_map(self.predict_proba, X)
         log_resp, dtype = self._log_resp(X)
         return np.exp(log_resp).astype(dtype, copy=False)
 
+    @_blockwise(None)
     def score_samples(self, X) -> np.ndarray:
         """Log-density :math:`\\log p(x_i)` of each sample, shape ``(N,)``.
 
         :math:`-\\infty` for a sample so far from every component that its density
         underflows to zero in floating point.
         """
-        if is_dask_array(X):
-            return _dask_map(self.score_samples, X)
         check_is_fitted(self)
         X, dtype = self._validate_X(X, reset=False)
         weights, means, covariances, prec_chol = self._float64_parameters()
         scores = log_likelihood(
-            X, weights, means, covariances, self.covariance_type, precisions_cholesky=prec_chol,
+            X,
+            weights,
+            means,
+            covariances,
+            self.covariance_type,
+            precisions_cholesky=prec_chol,
             n_jobs=self.n_jobs,
         )
         return scores.astype(np.result_type(dtype, self.means_.dtype), copy=False)
@@ -579,23 +652,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if is_dask_array(X):
             log_likelihood, n = self._total_log_likelihood(X, sample_weight)
             return log_likelihood / n
-        weight = check_sample_weight(sample_weight, _n_rows(X))
+        weight = check_sample_weight(sample_weight, n_rows(X))
         return weighted_mean_log_likelihood(np.asarray(self.score_samples(X), dtype=float), weight)
 
     def n_parameters(self) -> int:
-        """Number of free parameters (see :func:`gmmlib._covariance.n_parameters`)."""
+        r"""Number of free parameters :math:`p`: :math:`K - 1` weights, :math:`K d` means and
+        the covariances' (``full``: :math:`K d (d + 1) / 2`; ``tied``: :math:`d (d + 1) / 2`;
+        ``diag``: :math:`K d`; ``spherical``: :math:`K`)."""
         check_is_fitted(self)
         return cov.n_parameters(self.n_components, self.n_features_in_, self.covariance_type)
 
     def _total_log_likelihood(self, X, sample_weight) -> tuple[float, float]:
         """:math:`\\log L = \\sum_i w_i \\log p(x_i)` and :math:`N = \\sum_i w_i`."""
         if is_dask_array(X):
-            from ._dask import total_log_likelihood
+            from . import dask as on_dask
 
-            return total_log_likelihood(self, X, sample_weight)
-        n_rows = self._validate_X(X, reset=False)[0].shape[0]
-        weight = check_sample_weight(sample_weight, n_rows)
-        n = float(n_rows if weight is None else weight.sum())
+            X = on_dask.row_blocks(X)
+            weight = on_dask.weight_blocks(sample_weight, X)
+            return on_dask.weighted_total(self.score_samples(X), weight)
+        rows = self._validate_X(X, reset=False)[0].shape[0]
+        weight = check_sample_weight(sample_weight, rows)
+        n = float(rows if weight is None else weight.sum())
         return self.score(X, sample_weight=weight) * n, n
 
     def bic(self, X, sample_weight=None) -> float:
@@ -606,13 +683,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (frequency weights), which is what makes integer weights equal to repetition.
         """
         log_likelihood, n = self._total_log_likelihood(X, sample_weight)
-        return -2 * log_likelihood + self.n_parameters() * np.log(n)
+        return criteria.bic(log_likelihood, self.n_parameters(), n)
 
     def aic(self, X, sample_weight=None) -> float:
         """Akaike information criterion :math:`-2 \\log L + 2p` (lower is better; weights as
         in :meth:`bic`)."""
         log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
-        return -2 * log_likelihood + 2 * self.n_parameters()
+        return criteria.aic(log_likelihood, self.n_parameters())
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` points from the fitted mixture; return ``(X, labels)``.
@@ -678,7 +755,7 @@ def sort_components(model: GaussianMixture, by: str = "mean") -> GaussianMixture
     order = np.lexsort(keys)
     result = clone(model)
     fitted = {name: value for name, value in vars(model).items() if name.endswith("_")}
-    result.__dict__.update(fitted)
+    result.__dict__.update(copy.deepcopy(fitted))  # a copy shares nothing with the original
     per_component = ["weights_", "means_"]
     if model.covariance_type != "tied":
         per_component += ["covariances_", "precisions_", "precisions_cholesky_"]

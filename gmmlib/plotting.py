@@ -39,7 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Ellipse
 from matplotlib.ticker import MaxNLocator
 
-from ._covariance import check_covariance_type, covariance_matrices
+from ._covariance import covariance_matrices, expected_covariance_shape
 from ._validation import is_integer
 
 __all__ = [
@@ -190,7 +190,10 @@ def _ellipse_axes(covariance: np.ndarray) -> tuple[float, float, float]:
 
 
 def _check_n_std(n_std: float | Iterable[float]) -> list[float]:
-    values = [float(n_std)] if np.isscalar(n_std) else [float(v) for v in n_std]
+    if isinstance(n_std, numbers.Real):
+        values = [float(n_std)]
+    else:
+        values = [float(v) for v in n_std]  # type: ignore[union-attr]
     if not values or any(not np.isfinite(v) or v <= 0 for v in values):
         raise ValueError(f"n_std must be positive numbers, e.g. (1, 2, 3); got {n_std!r}.")
     return values
@@ -291,7 +294,7 @@ def plot_gmm(model: Any, X: Any, ax: Axes | None = None, label: bool = True) -> 
         colours = _component_colours(n_components)
     else:
         points = ax.scatter(X[:, 0], X[:, 1], s=20, color="C0", zorder=2)
-        colours = ["C0"] * n_components
+        colours = np.array(["C0"] * n_components)
     scale = 0.2 / weights.max()
     ellipses = [
         draw_ellipse(mean, cov, ax, facecolor=colour, edgecolor="none", alpha=w * scale)
@@ -306,8 +309,11 @@ def plot_gmm(model: Any, X: Any, ax: Axes | None = None, label: bool = True) -> 
 def plot_kmeans(kmeans: Any, X: Any, ax: Axes | None = None) -> KMeansArtists:
     """Points coloured by k-means cluster, each centre's circle out to its farthest member.
 
-    The circle is k-means' implicit model of a cluster: a hard, round boundary. A centre
-    with no member in ``X`` gets a circle of radius 0.
+    The circle shows how far a cluster reaches in ``X``; it is not the cluster's border.
+    k-means gives a point to its nearest centre, so its clusters are the Voronoi cells of
+    the centres (:func:`plot_decision_regions` draws them): circles may overlap, and a
+    point inside one circle may belong to another centre. A centre with no member in
+    ``X`` gets a circle of radius 0.
 
     Parameters
     ----------
@@ -377,6 +383,14 @@ def plot_uncertainty(
     return _scatter_labels(ax, X, resp.argmax(axis=1), resp.shape[1], s=sizes)
 
 
+def _region_centres(model: Any) -> np.ndarray:
+    """The points marked in each region: a mixture's ``means_`` or k-means' centres."""
+    if hasattr(model, "cluster_centers_") and not hasattr(model, "means_"):
+        return _check_points(model.cluster_centers_, "kmeans.cluster_centers_")
+    _check_fitted_mixture(model)
+    return np.asarray(model.means_)
+
+
 def plot_decision_regions(
     model: Any, X: Any, ax: Axes | None = None, *, resolution: int = 200
 ) -> DecisionRegionArtists:
@@ -385,9 +399,13 @@ def plot_decision_regions(
     The plane is sampled on a ``resolution`` x ``resolution`` grid spanning the data with a
     10% margin. Points are coloured by component and the means marked with crosses.
 
+    A fitted k-means (``cluster_centers_`` and ``predict``) is drawn the same way: its
+    regions are the Voronoi cells of its centres, the points nearer to one centre than
+    to any other, and the crosses are the centres.
+
     Parameters
     ----------
-    model : fitted mixture on 2 features
+    model : fitted mixture or k-means on 2 features
     X : array-like of shape (n_samples, 2)
     ax : Axes, optional
     resolution : int, default=200
@@ -396,12 +414,12 @@ def plot_decision_regions(
     -------
     DecisionRegionArtists
     """
-    _check_fitted_mixture(model)
+    means = _region_centres(model)
     X = _check_points(X)
     if int(resolution) < 2:
         raise ValueError(f"resolution must be an integer of at least 2; got {resolution!r}.")
     ax = _axes(ax)
-    n_components = len(model.weights_)
+    n_components = len(means)
     low, high = X.min(axis=0), X.max(axis=0)
     margin = 0.1 * np.maximum(high - low, 1e-12)
     xs, ys = (
@@ -423,7 +441,6 @@ def plot_decision_regions(
             xx, yy, grid_labels, levels=levels[1:-1], colors="0.25", linewidths=1
         )
     points = _scatter_labels(ax, X, model.predict(X), n_components, s=12, zorder=2)
-    means = np.asarray(model.means_)
     centres = ax.scatter(
         means[:, 0], means[:, 1], marker="x", s=80, c="red", linewidths=2, zorder=3
     )
@@ -563,9 +580,10 @@ def animate_em(
     iteration with the current one marked. Both panels keep fixed axes across frames, set
     once from the data and the whole run: the data panel spans the points, the curve's
     y-axis spans iterations 1 onward (a start far below them is drawn at the bottom edge
-    with its value written beside it, so it does not flatten the rest of the climb). Long runs are thinned to ``max_frames``
-    geometrically spaced iterations (the start and the end always included), which keeps
-    :meth:`~matplotlib.animation.Animation.to_jshtml` output small.
+    with its value written beside it, so it does not flatten the rest of the climb). Long
+    runs are thinned to ``max_frames`` geometrically spaced iterations (the start and the
+    end always included), which keeps :meth:`~matplotlib.animation.Animation.to_jshtml`
+    output small.
 
     Parameters
     ----------
@@ -608,13 +626,7 @@ def animate_em(
             f"the history's means have {n_features} features; the animation is 2-D. "
             "Run EM on a 2-D projection of the data (e.g. PCA) to animate it."
         )
-    check_covariance_type(covariance_type)
-    expected = {
-        "full": (n_components, 2, 2),
-        "tied": (2, 2),
-        "diag": (n_components, 2),
-        "spherical": (n_components,),
-    }[covariance_type]
+    expected = expected_covariance_shape(covariance_type, n_components, 2)
     stored = np.shape(history[0].covariances)
     if stored != expected:
         raise ValueError(
@@ -627,12 +639,15 @@ def animate_em(
     frames = _frame_indices(len(history), int(max_frames))
 
     created = ax is None
-    if created:
+    marker: Line2D | None = None
+    curve_ax: Axes | None = None
+    fig: Any
+    if ax is None:
         fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, width_ratios=(1.7, 1))
         _fix_likelihood_axis(curve_ax, log_likelihoods)
         (marker,) = curve_ax.plot([], [], "o", color="C3", clip_on=False, zorder=3)
     else:
-        fig, marker = ax.figure, None
+        fig = ax.figure
     colours = colormaps["tab10"](np.arange(n_components) % 10)
     points = ax.scatter(X[:, 0], X[:, 1], s=12, zorder=2)
     patches = [
@@ -662,8 +677,8 @@ def animate_em(
                 patch.set_angle(angle)
                 patch.set_alpha(0.35 * weights[k] / weights.max() / n)
         label = f"iteration {index}"
-        if marker is not None:
-            low = marker.axes.get_ylim()[0]
+        if marker is not None and curve_ax is not None:
+            low = curve_ax.get_ylim()[0]
             marker.set_data([index], [max(log_likelihoods[index], low)])
         else:
             label += f", mean log-likelihood {log_likelihoods[index]:.3f}"

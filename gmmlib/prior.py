@@ -44,9 +44,10 @@ import numpy as np
 from scipy.special import gammaln, multigammaln
 
 from ._covariance import check_covariance_type
+from ._validation import is_integer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConjugatePrior:
     r"""Hyperparameters of the conjugate prior; ``None`` means "the data-dependent default".
 
@@ -70,6 +71,21 @@ class ConjugatePrior:
     dof: float | None = None
     scale: np.ndarray | float | None = None
     weight_concentration: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, arrays compared by value (``==`` on arrays is elementwise)."""
+        if not isinstance(other, ConjugatePrior):
+            return NotImplemented
+
+        def same(a: object, b: object) -> bool:
+            if a is None or b is None:
+                return a is b
+            return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)))
+
+        names = ("mean", "shrinkage", "dof", "scale", "weight_concentration")
+        return all(same(getattr(self, name), getattr(other, name)) for name in names)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable
 
 
 def _data_matrix(X) -> np.ndarray:
@@ -96,9 +112,11 @@ def default_prior(
     :math:`N - 1`), :math:`d` features and :math:`K` components:
 
     * :math:`\mu_p = \bar x`, :math:`\kappa_p = 0.01`, :math:`\nu_p = d + 2`;
-    * ``full``, ``tied``: :math:`\Psi_p = V / K^{2/d}`;
+    * ``full``, ``tied``: :math:`\Psi_p = V / K^{2/d}`; where :math:`V` is singular (no more
+      rows than features, a constant or collinear column) its diagonal instead, as mclust
+      does for :math:`n \le d`, with a zero variance replaced by the mean of the others;
     * ``diag``, ``spherical``: :math:`\psi = \operatorname{tr}(V) / (d\, K^{2/d})` (for
-      ``diag`` the same value for every feature);
+      ``diag`` the same value for every feature; 1 instead of a zero trace);
     * :math:`\alpha = 1` (no prior on the weights).
 
     :math:`K^{2/d}` is the squared ratio of side lengths when the data's volume is split into
@@ -107,14 +125,16 @@ def default_prior(
     ``sample_weight`` (frequency weights), :math:`\bar x` and :math:`V` are those of the data
     with each row repeated :math:`w_i` times (divisor :math:`\sum_i w_i - 1`).
     """
-    X = _data_matrix(X)
+    mean, variance = data_moments(_data_matrix(X), sample_weight)
+    return default_prior_from_moments(mean, variance, covariance_type, n_components, prior)
+
+
+def data_moments(X: np.ndarray, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' mean and sample covariance (divisor :math:`N - 1`), or with frequency
+    weights :func:`weighted_moments`: what :func:`default_prior` needs of data in memory."""
     if sample_weight is None:
-        mean, variance = X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
-    else:
-        mean, variance = weighted_moments(X, np.asarray(sample_weight, dtype=np.float64))
-    return default_prior_from_moments(
-        mean, variance, covariance_type, n_components, prior
-    )
+        return X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
+    return weighted_moments(X, np.asarray(sample_weight, dtype=np.float64))
 
 
 def weighted_moments(X, weight):
@@ -122,11 +142,13 @@ def weighted_moments(X, weight):
     :math:`\bar x = \sum_i w_i x_i / W` and :math:`V = \sum_i w_i (x_i - \bar x)(x_i -
     \bar x)^\top / (W - 1)`, :math:`W = \sum_i w_i` (those of the rows repeated :math:`w_i`
     times). Array operations only, so ``X`` and ``weight`` may be Dask arrays (the result is
-    then lazy, one pass to compute)."""
+    then lazy, one pass to compute). :math:`V` is NaN when :math:`W \le 1`: no sample
+    covariance is defined for at most one observation."""
     total = weight.sum()
     mean = weight @ X / total
     centred = X - mean
-    variance = (centred * weight[:, None]).T @ centred / np.maximum(total - 1.0, np.finfo(float).tiny)
+    divisor = np.where(total > 1.0, total - 1.0, np.nan)
+    variance = (centred * weight[:, None]).T @ centred / divisor
     return mean, variance
 
 
@@ -140,9 +162,7 @@ def default_prior_from_moments(
     """:func:`default_prior` from the data's mean and sample covariance (for data that are
     not in memory, such as a Dask array, whose two moments take one pass)."""
     covariance_type = check_covariance_type(covariance_type)
-    if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
-        raise ValueError(f"n_components must be a positive integer; got {n_components!r}.")
-    if n_components < 1:
+    if not is_integer(n_components) or n_components < 1:
         raise ValueError(f"n_components must be a positive integer; got {n_components!r}.")
     prior = ConjugatePrior() if prior is None else prior
     if not isinstance(prior, ConjugatePrior):
@@ -151,21 +171,47 @@ def default_prior_from_moments(
     variance = np.atleast_2d(np.asarray(variance, dtype=np.float64))
     n_features = mean.shape[0]
     factor = float(n_components) ** (2.0 / n_features)
-    if covariance_type in ("full", "tied"):
-        scale = variance / factor
-    else:
-        scalar = float(np.trace(variance)) / (n_features * factor)
+    scale = prior.scale
+    if scale is None and not np.all(np.isfinite(variance)):
+        raise ValueError(
+            "The default prior's scale comes from the data's sample covariance, which is "
+            "not defined here: the sample weights sum to at most 1 (gmmlib's weights are "
+            "frequency weights, row i counting as w_i observations: scale them to the number "
+            "of observations they stand for, e.g. w * len(w) / w.sum()), or the data's "
+            "values are too large for floating point. Or set the prior's scale yourself: "
+            "ConjugatePrior(scale=...)."
+        )
+    if scale is None and covariance_type in ("full", "tied"):
+        scale = _positive_definite(variance) / factor
+    elif scale is None:
+        trace = float(np.trace(variance))
+        scalar = (trace if trace > 0 else 1.0) / (n_features * factor)
         scale = np.full(n_features, scalar) if covariance_type == "diag" else scalar
     filled = replace(
         prior,
         mean=mean if prior.mean is None else prior.mean,
         dof=n_features + 2.0 if prior.dof is None else prior.dof,
-        scale=scale if prior.scale is None else prior.scale,
+        scale=scale,
         weight_concentration=(
             1.0 if prior.weight_concentration is None else prior.weight_concentration
         ),
     )
     return check_prior(filled, covariance_type, n_features)
+
+
+def _positive_definite(variance: np.ndarray) -> np.ndarray:
+    r"""The data's covariance :math:`V` as a prior scale: itself when positive definite;
+    otherwise (no more rows than features, a constant column, collinear columns) its
+    diagonal, as mclust's ``defaultPrior`` does when :math:`n \le d`, with each zero
+    variance (a constant column) replaced by the mean of the positive ones (1 if none is)."""
+    eigenvalues = np.linalg.eigvalsh(variance)
+    if eigenvalues[0] > len(variance) * np.finfo(float).eps * eigenvalues[-1]:
+        return variance
+    else:
+        diagonal = np.diag(variance).copy()
+        positive = diagonal[diagonal > 0]
+        diagonal[diagonal <= 0] = positive.mean() if positive.size else 1.0
+        return np.diag(diagonal)
 
 
 def check_prior(prior: ConjugatePrior, covariance_type: str, n_features: int) -> ConjugatePrior:
@@ -199,17 +245,42 @@ def check_prior(prior: ConjugatePrior, covariance_type: str, n_features: int) ->
         raise ValueError(f"The prior's mean must be {d} finite numbers; got {prior.mean!r}.")
     scale = np.asarray(prior.scale, dtype=np.float64)
     shape = {"full": (d, d), "tied": (d, d), "diag": (d,), "spherical": ()}[covariance_type]
-    if scale.shape != shape or not np.all(np.isfinite(scale)):
+    if scale.shape != shape:
         raise ValueError(
             f"The prior's scale must have shape {shape} for covariance_type="
             f"{covariance_type!r}; got shape {scale.shape}."
         )
+    if not np.all(np.isfinite(scale)):
+        raise ValueError(f"The prior's scale must be finite; got {prior.scale!r}.")
     if scale.ndim == 2:
         if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale)[0] <= 0:
             raise ValueError("The prior's scale must be symmetric positive definite.")
     elif not np.all(scale > 0):
         raise ValueError("The prior's scale must be positive.")
     return ConjugatePrior(mean, shrinkage, dof, scale, alpha)
+
+
+class _Fields(NamedTuple):
+    """The fields of a complete prior (:func:`check_prior`), with their types."""
+
+    mean: np.ndarray
+    shrinkage: float
+    dof: float
+    scale: np.ndarray
+    weight_concentration: float
+
+
+def _fields(prior: ConjugatePrior) -> _Fields:
+    """A checked, complete prior's fields (none of them None)."""
+    assert prior.mean is not None and prior.dof is not None and prior.scale is not None
+    assert prior.weight_concentration is not None
+    return _Fields(
+        np.asarray(prior.mean),
+        float(prior.shrinkage),
+        float(prior.dof),
+        np.asarray(prior.scale),
+        float(prior.weight_concentration),
+    )
 
 
 class PseudoCounts(NamedTuple):
@@ -276,8 +347,8 @@ def pseudo_counts(
     """
     if prior is None:
         return NO_PSEUDO_COUNTS
-    prior = check_prior(prior, covariance_type, n_features)
-    d, nu = n_features, prior.dof
+    fields = _fields(check_prior(prior, covariance_type, n_features))
+    d, nu = n_features, fields.dof
     covariance_count = {
         "full": nu + d + 2.0,
         "tied": nu + d + n_components + 1.0,
@@ -285,16 +356,23 @@ def pseudo_counts(
         "spherical": nu + d + 2.0,
     }[covariance_type]
     return PseudoCounts(
-        prior.weight_concentration - 1.0,
-        prior.shrinkage,
-        prior.mean,
-        prior.scale,
+        fields.weight_concentration - 1.0,
+        fields.shrinkage,
+        fields.mean,
+        fields.scale,
         covariance_count,
     )
 
 
 def _log_det_and_inverse(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-determinants and inverses of covariance matrices; ``-inf`` log-determinants when
+    one is not positive definite (a Cholesky factorisation fails: the determinant's sign
+    alone would pass a negative-definite matrix of even order)."""
     sign, log_det = np.linalg.slogdet(matrices)
+    try:
+        np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        sign = np.zeros_like(sign)
     if np.any(sign <= 0):
         return np.full(np.shape(log_det), -np.inf), np.full_like(matrices, np.nan)
     return log_det, np.linalg.inv(matrices)
@@ -327,13 +405,13 @@ def log_prior(
     means = np.asarray(means, dtype=np.float64)
     covariances = np.asarray(covariances, dtype=np.float64)
     n_components, d = means.shape
-    prior = check_prior(prior, covariance_type, d)
-    kappa, nu, alpha = prior.shrinkage, prior.dof, prior.weight_concentration
+    fields = _fields(check_prior(prior, covariance_type, d))
+    kappa, nu, alpha = fields.shrinkage, fields.dof, fields.weight_concentration
 
     with np.errstate(divide="ignore"):
         total = gammaln(n_components * alpha) - n_components * gammaln(alpha)
         total += (alpha - 1.0) * float(np.sum(np.log(weights))) if alpha != 1.0 else 0.0
-    offset = means - prior.mean
+    offset = means - fields.mean
     gauss_constant = -0.5 * d * math.log(2 * math.pi) + 0.5 * d * math.log(kappa)
 
     if covariance_type in ("full", "tied"):
@@ -348,14 +426,14 @@ def log_prior(
             log_det_k, inverse_k = log_det, inverse
         mahalanobis = np.einsum("ki,kij,kj->k", offset, inverse_k, offset)
         total += np.sum(gauss_constant - 0.5 * log_det_k - 0.5 * kappa * mahalanobis)
-        scale_log_det = np.linalg.slogdet(prior.scale)[1]
+        scale_log_det = np.linalg.slogdet(fields.scale)[1]
         wishart_constant = (
             0.5 * nu * scale_log_det - 0.5 * nu * d * math.log(2) - multigammaln(0.5 * nu, d)
         )
         total += np.sum(
             wishart_constant
             - 0.5 * (nu + d + 1) * log_det
-            - 0.5 * np.einsum("ij,kji->k", prior.scale, inverse)
+            - 0.5 * np.einsum("ij,kji->k", fields.scale, inverse)
         )
         return float(total)
 
@@ -368,10 +446,8 @@ def log_prior(
         gauss_constant - 0.5 * np.sum(np.log(variances) + kappa * offset**2 / variances, axis=1)
     )
     a = 0.5 * nu
-    b = 0.5 * np.broadcast_to(prior.scale, (d,))
+    b = 0.5 * np.broadcast_to(fields.scale, (d,))
     per_variance = covariances if covariance_type == "diag" else covariances[:, None]
     b = b if covariance_type == "diag" else b[:1]
-    total += np.sum(
-        a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_variance) - b / per_variance
-    )
+    total += np.sum(a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_variance) - b / per_variance)
     return float(total)

@@ -15,7 +15,8 @@ r"""Choosing the number of components and the covariance type.
 The choice is only as good as the fits behind it, so every candidate is fitted from
 several starts, to convergence (a relative change of the total log-likelihood below
 ``tol``), and also from a start that splits the best fit with one component fewer, so that
-the log-likelihood never falls as components are added. A fit that has collapsed (see
+the log-likelihood never falls as components are added (after a degenerate fit, which gives
+no split start, it can). A fit that has collapsed (see
 :func:`degenerate_components`) is flagged and never chosen: maximum likelihood for a
 mixture is unbounded, and a component shrinking onto a few points or onto repeated values
 buys an arbitrarily high likelihood that only ``reg_covar`` caps.
@@ -25,26 +26,28 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
+from . import criteria
 from ._covariance import (
-    _NOT_POSITIVE_DEFINITE,
+    DegenerateFitError,
     check_covariance_type,
     covariance_matrices,
     n_parameters,
 )
-from ._validation import is_integer
-from .mixture import GaussianMixture, check_sample_weight
+from ._parallel import single_threaded
+from ._validation import check_sample_weight, is_integer
+from .mixture import GaussianMixture
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = ["select_model", "ModelSelection", "degenerate_components", "flat_directions"]
 
@@ -225,10 +228,8 @@ def _fit_or_none(fit: Callable[..., Any], *args: Any) -> Any:
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
             return fit(*args)
-        except ValueError as error:
-            if _NOT_POSITIVE_DEFINITE not in str(error):
-                raise  # a bad parameter, not a collapse
-            return None
+        except DegenerateFitError:
+            return None  # a collapse; a bad parameter is another ValueError, and raises
 
 
 def _fit_path(
@@ -253,15 +254,15 @@ def _fit_path(
     on one thread: types and folds run in parallel instead, and multi-threaded BLAS on
     these small matrices is slower.
     """
-    rows = (lambda index: X.iloc[index]) if isinstance(X, pd.DataFrame) else (lambda index: X[index])
+    rows = (lambda index: X.iloc[index]) if hasattr(X, "iloc") else (lambda index: X[index])
     X_train = X if train is None else rows(train)
     w_train = weight if weight is None or train is None else weight[train]
     w_test = weight if weight is None or test is None else weight[test]
     fits: list[_Fit] = []
     previous = None
-    with threadpool_limits(1):
+    with single_threaded():
         for size, size_seeds in zip(sizes, seeds):
-            starts = [{"random_state": int(seed)} for seed in size_seeds]
+            starts: list[dict[str, Any]] = [{"random_state": int(seed)} for seed in size_seeds]
             if previous is not None and previous.n_components + 1 == size:
                 split = _split_start(previous, covariance_type)
                 starts.append({"random_state": int(size_seeds[0]), **split})
@@ -275,7 +276,9 @@ def _fit_path(
                 for start in starts
             ]
             ranked = [
-                (_rank(model, X_train, w_train), i) for i, model in enumerate(models) if model is not None
+                (_rank(model, X_train, w_train), i)
+                for i, model in enumerate(models)
+                if model is not None
             ]
             best = models[max(ranked)[1]] if ranked else None
             if best is not None:
@@ -289,9 +292,7 @@ def _fit_path(
             log_likelihood = _log_likelihood(best, X_train, w_train)
             previous = best if usable else None
             if test is None:
-                resp = best.predict_proba(X_train)
-                terms = -np.sum(resp * np.log(np.maximum(resp, np.finfo(float).tiny)), axis=1)
-                entropy = float(terms.sum() if w_train is None else w_train @ terms)
+                entropy = criteria.entropy(best.predict_proba(X_train), w_train)
                 held_out = float("nan")
             else:
                 entropy = float("nan")
@@ -300,6 +301,18 @@ def _fit_path(
                 _Fit(best, log_likelihood, entropy, held_out, bool(best.converged_), not usable)
             )
     return fits
+
+
+def _progress_bar(results: Iterable[Any], total: int) -> Iterable[Any]:
+    """``results`` behind a tqdm progress bar (tqdm is needed only for ``progress=True``)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is in the [progress] extra
+        raise ValueError(
+            "progress=True draws a progress bar with tqdm, which is not installed: "
+            "pip install tqdm (or gmmlib[progress]), or leave progress=False."
+        ) from None
+    return tqdm(results, total=total, desc="select_model")
 
 
 def flat_directions(
@@ -389,6 +402,7 @@ class ModelSelection:
     def best_estimator_(self) -> Any:
         """The chosen model, fitted on all the data."""
         self._best_row()
+        assert self.best_index_ is not None  # _best_row raises otherwise
         return self.estimators_[self.best_index_]
 
     @property
@@ -429,9 +443,9 @@ class ModelSelection:
 
 
 def _check_candidates(
-    n_components: Iterable[int], covariance_types: Iterable[str], criterion: str
+    n_components: int | Iterable[int], covariance_types: str | Iterable[str], criterion: str
 ) -> tuple[list[int], list[str]]:
-    sizes = [n_components] if is_integer(n_components) else list(n_components)
+    sizes: list[Any] = [n_components] if is_integer(n_components) else list(n_components)  # type: ignore[arg-type]
     if not sizes or any(not is_integer(k) or k < 1 for k in sizes):
         raise ValueError(
             f"n_components must be positive integers, e.g. range(1, 11); got {n_components!r}."
@@ -472,8 +486,9 @@ def select_model(
 
     1. fit :class:`gmmlib.GaussianMixture` from ``n_init`` starts (k-means on different
        seeds by default) and from the best fit with one component fewer, its widest
-       component split in two (see :func:`_split_start`); the split start makes the table's
-       log-likelihood non-decreasing in the number of components, as the true maxima are.
+       component split in two (see :func:`_split_start`), unless that fit is degenerate;
+       the split start makes the table's log-likelihood non-decreasing in the number of
+       components, as the true maxima are, from every fit that is not degenerate.
        Each run continues until the total log-likelihood :math:`L` changes by less than
        ``tol`` :math:`\cdot |L|` in an iteration (``max_iter`` is only a safety net);
     2. check each run with :func:`degenerate_components` and keep the best run that has no
@@ -553,6 +568,8 @@ def select_model(
     >>> selection.best_params_
     {'n_components': 4, 'covariance_type': 'full'}
     """
+    import pandas as pd
+
     sizes, types = _check_candidates(n_components, covariance_types, criterion)
     sizes = sorted(sizes)
     names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
@@ -578,17 +595,24 @@ def select_model(
         folds = KFold(int(cv), shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max))
         splits += list(folds.split(X))
     counted = np.ones(len(X), bool) if weight is None else weight > 0
-    smallest_fit = min(int(counted.sum() if train is None else counted[train].sum()) for train, _ in splits)
+    smallest_fit = min(
+        int(counted.sum() if train is None else counted[train].sum()) for train, _ in splits
+    )
     if max(sizes) > smallest_fit:
         raise ValueError(
             f"n_components goes up to {max(sizes)} but a fit sees only {smallest_fit} points; "
             "use fewer components (or fewer folds)."
         )
+    for fold, (_, test) in enumerate(splits[1:], start=1):
+        if weight is not None and not weight[test].sum() > 0:
+            raise ValueError(
+                f"Fold {fold} of cv={cv} holds only rows of weight 0, so it has nothing to "
+                "score: use fewer folds, or give fewer rows zero weight."
+            )
+    criteria.check_sample_size(_total_weight(X, weight))
 
     params = dict(max_iter=max_iter, reg_covar=reg_covar, init_params=init_params, prior=prior)
-    seeds = rng.randint(
-        np.iinfo(np.int32).max, size=(len(types), len(splits), len(sizes), n_init)
-    )
+    seeds = rng.randint(np.iinfo(np.int32).max, size=(len(types), len(splits), len(sizes), n_init))
     data = X if names is None else pd.DataFrame(X, columns=names)
     jobs = [
         delayed(_fit_path)(data, train, test, sizes, t, seeds[c, s], params, tol, weight)
@@ -596,7 +620,9 @@ def select_model(
         for s, (train, test) in enumerate(splits)
     ]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    paths = list(tqdm(results, total=len(jobs), disable=not progress, desc="select_model"))
+    if progress:
+        results = _progress_bar(results, len(jobs))
+    paths = list(results)
 
     rows, estimators = [], []
     for c, t in enumerate(types):
@@ -604,15 +630,15 @@ def select_model(
         for index, k in enumerate(sizes):
             fit, fold_fits = full[index], [path[index] for path in fold_paths]
             ll, p = fit.log_likelihood, n_parameters(k, X.shape[1], t)
-            bic = -2 * ll + p * np.log(_total_weight(X, weight))
+            bic = criteria.bic(ll, p, _total_weight(X, weight))
             row = {
                 "n_components": k,
                 "covariance_type": t,
                 "n_parameters": p,
                 "log_likelihood": ll,
                 "bic": bic,
-                "aic": -2 * ll + 2 * p,
-                "icl": bic + 2 * fit.entropy,
+                "aic": criteria.aic(ll, p),
+                "icl": criteria.icl(bic, fit.entropy),
                 "converged": all(f.converged for f in (fit, *fold_fits)),
                 "degenerate": any(f.degenerate for f in (fit, *fold_fits)),
             }

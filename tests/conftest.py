@@ -8,7 +8,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +16,6 @@ def _close_figures():
     """Every test leaves no figure open (plotting tests draw many)."""
     yield
     plt.close("all")
-
 
 
 @pytest.fixture(scope="session")

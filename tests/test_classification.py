@@ -12,8 +12,9 @@ def _three_classes(seed=0, n=200):
     rng = np.random.default_rng(seed)
     centres = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
     scales = [np.array([[1.0, 0.6], [0.6, 1.0]]), np.eye(2) * 0.5, np.diag([2.0, 0.3])]
-    X = np.vstack([rng.multivariate_normal(c, s, n + 50 * i) for i, (c, s) in
-                   enumerate(zip(centres, scales))])
+    X = np.vstack(
+        [rng.multivariate_normal(c, s, n + 50 * i) for i, (c, s) in enumerate(zip(centres, scales))]
+    )
     y = np.repeat(np.arange(3), [n + 50 * i for i in range(3)])
     return X, y
 
@@ -21,11 +22,13 @@ def _three_classes(seed=0, n=200):
 def test_one_component_is_bayes_rule_with_ml_gaussians():
     X, y = _three_classes()
     clf = MixtureClassifier(1, reg_covar=0.0, random_state=0).fit(X, y)
-    joint = np.column_stack([
-        np.log(np.mean(y == c)) + multivariate_normal(X[y == c].mean(0),
-                                                        np.cov(X[y == c].T, bias=True)).logpdf(X)
-        for c in range(3)
-    ])
+    joint = np.column_stack(
+        [
+            np.log(np.mean(y == c))
+            + multivariate_normal(X[y == c].mean(0), np.cov(X[y == c].T, bias=True)).logpdf(X)
+            for c in range(3)
+        ]
+    )
     expected = np.exp(joint - np.logaddexp.reduce(joint, axis=1, keepdims=True))
     np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-6, atol=1e-9)
 
@@ -47,7 +50,9 @@ def test_string_labels_probabilities_and_score():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert set(clf.predict(X)) <= set(names)
     assert clf.score(X, names) > 0.9
-    np.testing.assert_array_equal(clf.classes_, names[np.sort(np.unique(names, return_index=True)[1])])
+    np.testing.assert_array_equal(
+        clf.classes_, names[np.sort(np.unique(names, return_index=True)[1])]
+    )
 
 
 def test_sample_draws_from_the_chosen_class_and_repeats():
@@ -71,3 +76,24 @@ def test_bad_input():
         clf.sample(5, 7)
     with pytest.raises(ValueError):
         clf.predict(X[:, :1])
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+def test_predict_before_fit_is_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MixtureClassifier().predict(np.zeros((3, 2)))
+
+
+def test_a_class_that_cannot_be_fitted_is_named():
+    X = np.random.RandomState(0).normal(size=(11, 2))
+    y = np.array(["a"] * 10 + ["lonely"])
+    with pytest.raises(ValueError, match="class 'lonely' \\(1 points\\)"):
+        MixtureClassifier().fit(X, y)
+
+
+def test_a_continuous_target_is_refused():
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MixtureClassifier().fit(X, np.linspace(0, 1, 20))

@@ -1,4 +1,4 @@
-"""The Dask path (gmmlib._dask): the same EM as in memory, block by block."""
+"""The Dask path (gmmlib.dask): the same EM as in memory, block by block."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import GaussianMixture, _dask
+from gmmlib import GaussianMixture
+from gmmlib import dask as _dask
 from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
 from gmmlib.datasets import gaussian_clusters
 
@@ -142,10 +143,10 @@ def test_initialisation_reads_only_a_sample(data, monkeypatch):
         return rows, weight
 
     monkeypatch.setattr(_dask, "sample_rows", spy)
-    model = GaussianMixture(3, max_iter=2, random_state=0)
+    model = GaussianMixture(3, max_iter=2, random_state=0, init_sample_size=300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        _dask.fit(model, da.from_array(data, chunks=500), init_sample_size=300)
+        model.fit(da.from_array(data, chunks=500))
     assert seen == [300]
     assert model.means_.shape == (3, 3)
 
@@ -170,7 +171,7 @@ def test_lazy_predictions(data):
 def test_bad_input(data):
     model = GaussianMixture(3)
     with pytest.raises(ValueError, match="one weight per row"):
-        _dask.fit(model, da.from_array(data, chunks=500), sample_weight=np.ones(5))
+        model.fit(da.from_array(data, chunks=500), sample_weight=np.ones(5))
     with pytest.raises(ValueError, match="2-D"):
         model.fit(da.from_array(data[:, 0], chunks=500))
     with pytest.raises(ValueError, match="n_components=3 is larger"):
@@ -186,7 +187,8 @@ def test_bad_input(data):
 def test_file_backed_on_a_local_cluster(tmp_path):
     """The distributed scheduler, two worker processes, data read from a .npy file in tasks."""
     distributed = pytest.importorskip("distributed")
-    from gmmlib._dask import from_npy, local_cluster, write_npy
+    from gmmlib.dask import from_npy, local_cluster
+    from gmmlib.datasets import write_npy
 
     X = gaussian_clusters(6000, 2, 3, random_state=2)[0]
     path = write_npy(
@@ -238,18 +240,16 @@ def test_integer_weights_repeat_rows(data, covariance_type):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         repeated = GaussianMixture(3, **params).fit(np.repeat(data, counts, axis=0))
-        # gmmlib._dask.fit is what GaussianMixture.fit(dask_array, sample_weight=...) runs.
-        weighted = _dask.fit(
-            GaussianMixture(3, **params),
-            da.from_array(data, chunks=(UNEVEN_ROWS, 3)),
-            sample_weight=counts.astype(float),
+        weighted = GaussianMixture(3, **params).fit(
+            da.from_array(data, chunks=(UNEVEN_ROWS, 3)), sample_weight=counts.astype(float)
         )
     assert largest_difference(repeated, weighted) < 1e-8
 
 
 def test_npy_file_round_trip(tmp_path):
     """write_npy streams blocks into a valid .npy; from_npy reads back any rows asked for."""
-    from gmmlib._dask import from_npy, write_gaussian_clusters
+    from gmmlib.dask import from_npy
+    from gmmlib.datasets import write_gaussian_clusters
 
     path = write_gaussian_clusters(tmp_path / "x.npy", 1000, 3, 2, rows_per_write=128)
     stored = np.load(path)
@@ -268,11 +268,16 @@ def test_same_map_fit_as_in_memory(data, weights, covariance_type):
     """With a prior: the data-dependent defaults come from one pass over the blocks (weighted
     mean and covariance) and the fit is the in-memory MAP fit."""
     memory, lazy = fit_both(
-        data, covariance_type, sample_weight=weights, prior="default",
+        data,
+        covariance_type,
+        sample_weight=weights,
+        prior="default",
         **same_start(data, covariance_type),
     )
     for name in ("mean", "scale"):
-        np.testing.assert_allclose(getattr(lazy.prior_, name), getattr(memory.prior_, name), rtol=1e-12)
+        np.testing.assert_allclose(
+            getattr(lazy.prior_, name), getattr(memory.prior_, name), rtol=1e-12
+        )
     assert largest_difference(memory, lazy) < 1e-8
     assert lazy.lower_bound_ == pytest.approx(memory.lower_bound_, abs=1e-10)
 
@@ -286,7 +291,7 @@ def test_score_bic_and_aic_in_one_pass_without_loading(data, weights, monkeypatc
     assert model.aic(lazy, weights) == pytest.approx(model.aic(data, weights), rel=1e-12)
     lazy_weights = da.from_array(weights, chunks=333)
     assert model.bic(lazy, lazy_weights) == pytest.approx(model.bic(data, weights), rel=1e-12)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="must not be negative"):
         model.bic(lazy, -weights)
 
 
@@ -314,5 +319,84 @@ def test_a_local_cluster_leaves_this_process_on_all_its_cores(monkeypatch):
         with _dask.local_cluster(1, memory_limit="400MiB") as cluster, Client(cluster) as client:
             assert "OMP_NUM_THREADS" not in __import__("os").environ
             assert effective_n_jobs() == effective_n_jobs(-1)
-            (threads,) = client.run(lambda: __import__("os").environ.get("OMP_NUM_THREADS")).values()
+            (threads,) = client.run(
+                lambda: __import__("os").environ.get("OMP_NUM_THREADS")
+            ).values()
             assert threads == "1"
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+@pytest.mark.parametrize(
+    "make_weights, message",
+    [
+        (lambda n: -np.ones(n), "must not be negative"),
+        (lambda n: np.full(n, np.nan), "NaN or infinity"),
+        (lambda n: np.r_[np.inf, np.ones(n - 1)], "NaN or infinity"),
+        (lambda n: np.zeros(n), "zero everywhere"),
+        (lambda n: np.r_[1.0, np.zeros(n - 1)], "1 with positive weight"),
+    ],
+    ids=["negative", "nan", "inf", "zero", "one positive"],
+)
+def test_dask_weights_are_checked_as_in_memory(data, make_weights, message):
+    """The Dask path never validated its weights: negative ones fitted, all-zero ones
+    raised ZeroDivisionError, NaN blamed the data's magnitude."""
+    weight = make_weights(len(data))
+    for given in (weight, da.from_array(weight, chunks=700)):
+        with pytest.raises(ValueError, match=message):
+            GaussianMixture(2, random_state=0).fit(
+                da.from_array(data, chunks=500), sample_weight=given
+            )
+        with pytest.raises(ValueError, match=message):
+            GaussianMixture(2, random_state=0).fit(data, sample_weight=weight)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_the_dask_start_is_drawn_among_rows_that_count(data, init_params):
+    """The start's sample of rows ignored the weights: with 20 of 2,000 rows weighted, a
+    sample of 100 held one or two of them, and the start failed or gave equal components.
+    Drawn among the rows that count, it holds all 20, as the in-memory start does."""
+    weight = np.zeros(len(data))
+    weight[np.random.RandomState(3).choice(len(data), 20, replace=False)] = 1.0
+    params = {"n_components": 3, "init_params": init_params, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(**params).fit(data, sample_weight=weight)
+        params["init_sample_size"] = 100
+        lazy = GaussianMixture(**params).fit(da.from_array(data, chunks=700), sample_weight=weight)
+    assert largest_difference(memory, lazy) < 1e-8
+    gaps = np.linalg.norm(lazy.means_[:, None] - lazy.means_[None], axis=2)
+    assert gaps[np.triu_indices(3, 1)].min() > 1e-3  # three distinct components
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_empty_blocks_add_nothing(data, covariance_type):
+    """An empty block raised "generator raised StopIteration" (diag) or "inhomogeneous
+    shape" (full)."""
+    keep = np.ones(len(data), dtype=bool)
+    keep[500:1000] = False  # the second block of 500 rows
+    lazy = da.from_array(data, chunks=500)[da.from_array(keep, chunks=500)]
+    lazy.compute_chunk_sizes()
+    assert 0 in lazy.chunks[0]
+    params = {"covariance_type": covariance_type, "tol": 0.0, "max_iter": 25}
+    start = same_start(data, covariance_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(3, **params, **start).fit(data[keep])
+        empty = GaussianMixture(3, **params, **start).fit(lazy)
+    assert largest_difference(memory, empty) < 1e-8
+
+
+def test_unknown_block_sizes_are_named(data):
+    lazy = da.from_array(data, chunks=500)
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        GaussianMixture(2).fit(lazy[lazy[:, 0] > -0.5])
+
+
+def test_nan_in_a_block_is_named(data):
+    """Said "points lie up to nan from their centre"."""
+    broken = data.copy()
+    broken[1234, 1] = np.nan
+    start = same_start(data, "full")
+    for init in ({}, start):  # NaN in the start's sample, and only in a later pass
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            GaussianMixture(3, **init).fit(da.from_array(broken, chunks=500))

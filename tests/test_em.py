@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from gmmlib import em
+from gmmlib import _kernels, em
 from gmmlib._covariance import COVARIANCE_TYPES, n_parameters
 
 
@@ -47,7 +47,9 @@ def test_e_step_is_bayes_rule_with_scipy_densities(parameters, covariance_type):
         [w * multivariate_normal(m, c).pdf(X) for w, m, c in zip(weights, means, matrices)]
     )
     log_resp, mean_ll = em.e_step(X, weights, means, covariances, covariance_type)
-    np.testing.assert_allclose(np.exp(log_resp), joint / joint.sum(axis=1, keepdims=True), rtol=1e-10)
+    np.testing.assert_allclose(
+        np.exp(log_resp), joint / joint.sum(axis=1, keepdims=True), rtol=1e-10
+    )
     np.testing.assert_allclose(mean_ll, np.log(joint.sum(axis=1)).mean(), rtol=1e-12)
     np.testing.assert_allclose(
         em.log_likelihood(X, weights, means, covariances, covariance_type),
@@ -64,9 +66,7 @@ def test_m_step_is_the_weighted_maximum_likelihood_estimate(parameters, covarian
     nk = resp.sum(axis=0)
     np.testing.assert_allclose(weights, nk / len(X))
     np.testing.assert_allclose(means, resp.T @ X / nk[:, None])
-    scatter = np.array(
-        [(resp[:, k, None] * (X - means[k])).T @ (X - means[k]) for k in range(3)]
-    )
+    scatter = np.array([(resp[:, k, None] * (X - means[k])).T @ (X - means[k]) for k in range(3)])
     expected = {
         "full": scatter / nk[:, None, None],
         "tied": scatter.sum(axis=0) / len(X),
@@ -88,14 +88,23 @@ def test_reg_covar_is_added_to_the_diagonal(parameters, covariance_type):
 
 @pytest.mark.parametrize(
     "n_samples, largest, count",
-    [(0, 8192, 0), (100, 8192, 1), (10_000, 8192, 2), (20_000, 8192, 4), (100_000, 8192, 16),
-     (100_000, 32768, 4), (1_000_000, 8192, 128), (8193, 8192, 2), (40_000, 8192, 8)],
+    [
+        (0, 8192, 0),
+        (100, 8192, 1),
+        (10_000, 8192, 2),
+        (20_000, 8192, 4),
+        (100_000, 8192, 16),
+        (100_000, 32768, 4),
+        (1_000_000, 8192, 128),
+        (8193, 8192, 2),
+        (40_000, 8192, 8),
+    ],
 )
 def test_chunks_are_equal_and_balanced(n_samples, largest, count, monkeypatch):
     """Chunks of at most the budget's rows, equal to within a row, counted in multiples
     of 8, 4 or 2 where that keeps them at least half full; together every row once."""
-    monkeypatch.setattr(em, "_rows_per_chunk", lambda numbers_per_row, itemsize=8: largest)
-    chunks = list(em._chunks(n_samples, 10))
+    monkeypatch.setattr(_kernels, "_rows_per_chunk", lambda numbers_per_row, itemsize=8: largest)
+    chunks = list(_kernels.chunks(n_samples, 10))
     assert len(chunks) == count
     sizes = [c.stop - c.start for c in chunks]
     assert sum(sizes) == n_samples and all(size <= largest for size in sizes)
@@ -110,8 +119,8 @@ def test_chunking_does_not_change_the_answer(parameters, covariance_type, monkey
     resp = np.random.RandomState(2).dirichlet(np.ones(3), size=len(X))
     whole_e = em.e_step(X, weights, means, shapes[covariance_type], covariance_type)
     whole_m = em.m_step(X, resp, covariance_type)
-    monkeypatch.setattr(em, "_CHUNK_NUMBERS", 1)
-    assert len(list(em._chunks(len(X), 3))) == 8  # 5 of at most 256 rows, balanced to 8
+    monkeypatch.setattr(_kernels, "_CHUNK_NUMBERS", 1)
+    assert len(list(_kernels.chunks(len(X), 3))) == 8  # 5 of at most 256 rows, balanced to 8
     chunked_e = em.e_step(X, weights, means, shapes[covariance_type], covariance_type)
     chunked_m = em.m_step(X, resp, covariance_type)
     np.testing.assert_allclose(chunked_e[0], whole_e[0], rtol=1e-12, atol=1e-12)
@@ -150,7 +159,8 @@ def test_the_log_sum_exp_floor_keeps_subnormals_out_and_sums_exact():
     """Terms more than 600 below a row's maximum are raised to that floor: the
     responsibilities then hold e^-600 ~ 1e-261 instead of subnormal numbers (which slow
     matrix products ~50-fold), and no sum changes in float64."""
-    from gmmlib.em import _LOG_FLOOR, _normalise_columns
+    from gmmlib._kernels import _LOG_FLOOR
+    from gmmlib._kernels import normalise_columns as _normalise_columns
 
     block = np.array([[0.0, -1000.0, -5.0], [-3.0, -3.0, -800.0]])
     exact = np.log(np.exp(block - block.max(axis=1, keepdims=True)).sum(axis=1)) + block.max(axis=1)
@@ -186,9 +196,11 @@ def test_covariances_and_precision_factors_round_trip(parameters, covariance_typ
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_deviations_and_squares(n_rows, order, dtype):
     """Rows taken 16 at a time and the rest one by one: exactly x - c and (x - c)^2."""
-    X = np.asarray(np.random.RandomState(n_rows).normal(size=(n_rows, 3)) + 100, dtype=dtype, order=order)
+    X = np.asarray(
+        np.random.RandomState(n_rows).normal(size=(n_rows, 3)) + 100, dtype=dtype, order=order
+    )
     centre = np.array([100.5, 99.0, 101.25])
-    deviations, squares = em._deviations_and_squares(X, centre)
+    deviations, squares = _kernels.deviations_and_squares(X, centre)
     expected = X - centre.astype(dtype)
     np.testing.assert_array_equal(deviations, expected)
     np.testing.assert_array_equal(squares, expected * expected)

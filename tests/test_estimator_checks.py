@@ -9,8 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from gmmlib import GaussianMixture
-
+from gmmlib import GaussianMixture, MixtureClassifier
 
 #: scikit-learn's check compares weights with repeated rows *in shuffled order*; EM is
 #: started from k-means on the rows, whose result depends on their order, so the two fits
@@ -26,6 +25,15 @@ EXPECTED_FAILED = {
 
 def test_check_estimator_passes():
     check_estimator(GaussianMixture(), expected_failed_checks=EXPECTED_FAILED)
+
+
+def test_check_estimator_passes_with_the_default_prior():
+    """prior="default" refused n <= d, a constant column or two rows (issue 21)."""
+    check_estimator(GaussianMixture(prior="default"), expected_failed_checks=EXPECTED_FAILED)
+
+
+def test_check_estimator_passes_for_the_mixture_classifier():
+    check_estimator(MixtureClassifier())
 
 
 def test_check_estimator_passes_for_other_covariance_types():
@@ -59,8 +67,16 @@ def test_fit_returns_self_and_sets_trailing_underscore_attributes(blobs):
     model = GaussianMixture(3, random_state=0)
     assert model.fit(blobs) is model
     for name in (
-        "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-        "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+        "converged_",
+        "n_iter_",
+        "lower_bound_",
+        "lower_bounds_",
+        "n_features_in_",
     ):
         assert hasattr(model, name), name
     assert len(model.lower_bounds_) == model.n_iter_

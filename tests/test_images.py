@@ -71,3 +71,17 @@ def test_show_pixels_returns_image(image):
 def test_bad_input_raises(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_sixteen_bit_images_scale_to_one():
+    """uint16 pixels were divided by 255, giving values up to 257 (issue 21)."""
+    image = np.full((2, 2, 3), 65535, dtype=np.uint16)
+    assert images.colour_features(image).max() == 1.0
+    with pytest.raises(ValueError, match="8-bit values"):
+        images.colour_features(np.full((2, 2, 3), 300, dtype=np.int64))
+
+
+def test_quantise_refuses_labels_that_are_not_indices():
+    pixels = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="integer component indices"):
+        images.quantise(pixels, np.array([0.0, 1.0, 0.0, 1.0]), np.zeros((2, 3)))

@@ -51,8 +51,9 @@ def test_a_symmetric_problem_gives_the_same_model_whatever_the_last_bits(covaria
     X = np.vstack([c + rng.normal(size=(150, 2)) for c in centres])
     bumped = X * (1 + 1e-15 * rng.choice([-1.0, 1.0], size=X.shape))
     fits = [
-        GaussianMixture(4, covariance_type=covariance_type, n_init=10, tol=1e-8,
-                        max_iter=500, random_state=3).fit(data)
+        GaussianMixture(
+            4, covariance_type=covariance_type, n_init=10, tol=1e-8, max_iter=500, random_state=3
+        ).fit(data)
         for data in (X, bumped)
     ]
     np.testing.assert_allclose(fits[0].means_, fits[1].means_, atol=1e-6)

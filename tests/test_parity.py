@@ -10,7 +10,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
 from gmmlib import GaussianMixture
-
 from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
 
 TOL = dict(rtol=1e-6, atol=1e-6)

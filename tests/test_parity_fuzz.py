@@ -70,7 +70,9 @@ class Case:
         labels = rng.randint(n_clusters, size=self.n_samples)
         shapes = rng.normal(size=(n_clusters, self.n_features, self.n_features))
         shapes /= np.sqrt(self.n_features)
-        noise = np.einsum("nd,nde->ne", rng.normal(size=(self.n_samples, self.n_features)), shapes[labels])
+        noise = np.einsum(
+            "nd,nde->ne", rng.normal(size=(self.n_samples, self.n_features)), shapes[labels]
+        )
         X = (centres[labels] + noise) * self.scale + self.offset
         return X.astype(self.dtype)
 
@@ -176,7 +178,9 @@ def test_matches_the_textbook_and_sklearn(case: Case) -> None:
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = SklearnMixture(**case.params()).fit(X64 - case.offset)
     theirs.means_ = theirs.means_ + case.offset
-    apart = parameter_difference(ours, theirs.weights_, theirs.means_, theirs.covariances_, case.offset)
+    apart = parameter_difference(
+        ours, theirs.weights_, theirs.means_, theirs.covariances_, case.offset
+    )
     if apart <= tolerance:
         return
     theirs_off = parameter_difference(theirs, *reference, case.offset)

@@ -6,18 +6,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.animation import FuncAnimation  # noqa: E402
-from matplotlib.colors import to_rgba  # noqa: E402
-from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.mixture import GaussianMixture as SklearnGaussianMixture  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.animation import FuncAnimation
+from matplotlib.colors import to_rgba
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+from threadpoolctl import threadpool_limits
 
-from gmmlib import GaussianMixture, em, plotting  # noqa: E402
-from gmmlib.datasets import stretched_blobs  # noqa: E402
+from gmmlib import GaussianMixture, em, plotting
+from gmmlib.datasets import stretched_blobs
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -485,7 +485,10 @@ def test_scikit_learns_bayesian_mixture_is_drawn_like_any_fitted_mixture(covaria
 
     X, _ = stretched_blobs(300)
     model = BayesianGaussianMixture(
-        n_components=5, covariance_type=covariance_type, random_state=0, max_iter=200,
+        n_components=5,
+        covariance_type=covariance_type,
+        random_state=0,
+        max_iter=200,
         weight_concentration_prior_type="dirichlet_process",
     ).fit(X)
     matrices = plotting.component_covariance_matrices(model)

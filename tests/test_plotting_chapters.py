@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.cluster import KMeans  # noqa: E402
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
 
-from gmmlib import em, plotting  # noqa: E402
-from gmmlib.datasets import stretched_blobs  # noqa: E402
+from gmmlib import em, plotting
+from gmmlib.datasets import stretched_blobs
 
 
 @pytest.fixture(scope="module")

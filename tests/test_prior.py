@@ -50,12 +50,14 @@ def _objective(X, resp, prior, covariance_type, weights, means, covariances):
     K, d = means.shape
     total = 0.0
     for k in range(K):
-        cov = {
-            "full": lambda: covariances[k],
-            "tied": lambda: covariances,
-            "diag": lambda: np.diag(covariances[k]),
-            "spherical": lambda: covariances[k] * np.eye(d),
-        }[covariance_type]()
+        if covariance_type == "full":
+            cov = covariances[k]
+        elif covariance_type == "tied":
+            cov = covariances
+        elif covariance_type == "diag":
+            cov = np.diag(covariances[k])
+        else:
+            cov = covariances[k] * np.eye(d)
         log_density = stats.multivariate_normal(means[k], cov).logpdf(X)
         total += np.sum(resp[:, k] * (np.log(weights[k]) + log_density))
     return total + log_prior(weights, means, covariances, prior, covariance_type)
@@ -116,8 +118,11 @@ def test_a_vanishing_prior_is_maximum_likelihood(covariance_type):
     lowest = {"full": d - 1, "tied": d - 1, "diag": 0.0, "spherical": 0.0}[covariance_type]
     scale = {"full": np.eye(d), "tied": np.eye(d), "diag": np.ones(d), "spherical": 1.0}
     tiny = ConjugatePrior(
-        mean=np.zeros(d), shrinkage=1e-12, dof=lowest + 1e-9,
-        scale=1e-12 * np.asarray(scale[covariance_type]), weight_concentration=1.0,
+        mean=np.zeros(d),
+        shrinkage=1e-12,
+        dof=lowest + 1e-9,
+        scale=1e-12 * np.asarray(scale[covariance_type]),
+        weight_concentration=1.0,
     )
     ml = em.m_step(X, resp, covariance_type, reg_covar=0.0)
     almost = em.m_step(X, resp, covariance_type, reg_covar=0.0, prior=tiny)
@@ -231,8 +236,14 @@ def test_the_estimator_with_a_prior_never_lowers_its_lower_bounds(
     X = rng.normal(size=(30, 2))
     X = np.vstack([X, np.repeat(X[:1], n_repeats, axis=0)])
     model = GaussianMixture(
-        3, covariance_type=covariance_type, prior="default", reg_covar=0.0, tol=0.0,
-        max_iter=30, init_params=init_params, random_state=seed,
+        3,
+        covariance_type=covariance_type,
+        prior="default",
+        reg_covar=0.0,
+        tol=0.0,
+        max_iter=30,
+        init_params=init_params,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -246,8 +257,9 @@ def test_the_estimator_with_a_prior_never_lowers_its_lower_bounds(
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_map_em_survives_where_maximum_likelihood_collapses(covariance_type):
     """Five copies of one point and a narrow component on them: maximum likelihood without
-    reg_covar collapses (fails, or a variance at rounding level); MAP-EM keeps every variance
-    above the prior's floor Psi_p / (N + nu_p + d + 2), spherical Psi_p / (N d + nu_p + d + 2)."""
+    reg_covar cannot keep that component (it collapses: fails, or a variance at rounding
+    level; or it empties, its weight underflowing); MAP-EM keeps every variance above the
+    prior's floor Psi_p / (N + nu_p + d + 2), spherical Psi_p / (N d + nu_p + d + 2)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 2))
     X = np.vstack([X, np.repeat(X[:1], 4, axis=0)])
@@ -261,7 +273,12 @@ def test_map_em_survives_where_maximum_likelihood_collapses(covariance_type):
         ml = em.em_history(
             X, weights, means, covariances, covariance_type, n_iter=30, reg_covar=0.0
         )
-        assert np.min(ml[-1].covariances) < 1e-20
+        variances = (
+            np.diagonal(ml[-1].covariances, axis1=-2, axis2=-1)
+            if covariance_type == "full"
+            else ml[-1].covariances
+        )
+        assert np.min(variances) < 1e-20 or np.min(ml[-1].weights) < 1e-200
     except ValueError as error:
         assert "not positive definite" in str(error)
     prior = default_prior(X, covariance_type, 2)
@@ -286,19 +303,34 @@ def test_the_estimator_runs_the_same_map_em_as_em_history(covariance_type):
     start = GaussianMixture(2, covariance_type=covariance_type, max_iter=0, random_state=0).fit(X)
     prior = default_prior(X, covariance_type, 2)
     path = em.em_history(
-        X, start.weights_, start.means_, start.covariances_, covariance_type, n_iter=12,
-        reg_covar=1e-6, prior=prior,
+        X,
+        start.weights_,
+        start.means_,
+        start.covariances_,
+        covariance_type,
+        n_iter=12,
+        reg_covar=1e-6,
+        prior=prior,
     )
-    precisions = {"full": np.linalg.inv, "tied": np.linalg.inv}.get(covariance_type, lambda c: 1 / c)
+    precisions = {"full": np.linalg.inv, "tied": np.linalg.inv}.get(
+        covariance_type, lambda c: 1 / c
+    )
     model = GaussianMixture(
-        2, covariance_type=covariance_type, prior="default", max_iter=12, tol=0.0,
-        weights_init=start.weights_, means_init=start.means_,
+        2,
+        covariance_type=covariance_type,
+        prior="default",
+        max_iter=12,
+        tol=0.0,
+        weights_init=start.weights_,
+        means_init=start.means_,
         precisions_init=precisions(start.covariances_),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X)
-    np.testing.assert_allclose(model.lower_bounds_, [s.mean_log_likelihood for s in path[:12]], rtol=1e-9)
+    np.testing.assert_allclose(
+        model.lower_bounds_, [s.mean_log_likelihood for s in path[:12]], rtol=1e-9
+    )
     for got, want in zip((model.weights_, model.means_, model.covariances_), path[12][:3]):
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
     # bic and aic are computed from the log-likelihood at the MAP estimate (mclust's practice)
@@ -327,15 +359,74 @@ def test_with_a_prior_integer_weights_are_repeated_rows():
     weight = rng.integers(0, 4, size=len(X)).astype(float)
     repeated = np.repeat(X, weight.astype(int), axis=0)
     params = dict(
-        prior="default", max_iter=20, tol=0.0, weights_init=[0.5, 0.5],
-        means_init=X[[0, 40]], precisions_init=np.stack([np.eye(2)] * 2),
+        prior="default",
+        max_iter=20,
+        tol=0.0,
+        weights_init=[0.5, 0.5],
+        means_init=X[[0, 40]],
+        precisions_init=np.stack([np.eye(2)] * 2),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         weighted = GaussianMixture(2, **params).fit(X, sample_weight=weight)
         copies = GaussianMixture(2, **params).fit(repeated)
     for name in ("mean", "scale"):
-        np.testing.assert_allclose(getattr(weighted.prior_, name), getattr(copies.prior_, name), rtol=1e-12)
+        np.testing.assert_allclose(
+            getattr(weighted.prior_, name), getattr(copies.prior_, name), rtol=1e-12
+        )
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(weighted, name), getattr(copies, name), rtol=1e-10)
     np.testing.assert_allclose(weighted.lower_bounds_, copies.lower_bounds_, rtol=1e-10)
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+def test_log_prior_of_a_negative_definite_covariance_is_minus_infinity():
+    """In even dimension a negative-definite matrix has a positive determinant: the sign
+    alone let it through, with a finite log prior."""
+    prior = default_prior(np.random.RandomState(0).normal(size=(50, 2)), "full", 1)
+    negative = -np.eye(2)[None]
+    assert log_prior(np.ones(1), np.zeros((1, 2)), negative, prior, "full") == -np.inf
+    tied = default_prior(np.random.RandomState(0).normal(size=(50, 2)), "tied", 1)
+    assert log_prior(np.ones(1), np.zeros((1, 2)), -np.eye(2), tied, "tied") == -np.inf
+
+
+def test_the_default_prior_says_why_weights_summing_to_one_do_not_work():
+    X = np.random.RandomState(0).normal(size=(100, 2))
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        GaussianMixture(2, prior="default").fit(X, sample_weight=np.full(100, 0.01))
+
+
+def test_a_scale_that_is_not_finite_is_named():
+    with pytest.raises(ValueError, match="must be finite"):
+        default_prior(
+            np.random.RandomState(0).normal(size=(50, 2)),
+            "full",
+            2,
+            ConjugatePrior(scale=np.full((2, 2), np.nan)),
+        )
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.random.RandomState(0).normal(size=(3, 5)),  # fewer rows than features
+        np.column_stack([np.random.RandomState(1).normal(size=50), np.ones(50)]),  # constant
+        np.array([[0.0, 1.0], [2.0, 3.0]]),  # two rows
+    ],
+    ids=["n<d", "constant column", "two rows"],
+)
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_the_default_prior_fits_data_whose_covariance_is_singular(X, covariance_type):
+    """mclust's defaultPrior takes diag(var) when n <= d; a zero variance gets the others'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = GaussianMixture(1, covariance_type=covariance_type, prior="default").fit(X)
+    assert np.isfinite(model.lower_bound_)
+    assert np.all(np.isfinite(model.covariances_))
+
+
+def test_priors_with_array_fields_compare_by_value():
+    a = ConjugatePrior(mean=np.zeros(2), scale=np.eye(2))
+    assert a == ConjugatePrior(mean=np.zeros(2), scale=np.eye(2))
+    assert a != ConjugatePrior(mean=np.ones(2), scale=np.eye(2))
+    assert a != ConjugatePrior()

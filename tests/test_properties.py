@@ -17,7 +17,9 @@ from gmmlib.selection import degenerate_components
 
 covariance_types = st.sampled_from(COVARIANCE_TYPES)
 seeds = st.integers(0, 2**31 - 1)
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None)
+SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None
+)
 
 
 def mixture_data(seed: int, n_samples: int, n_features: int, n_clusters: int) -> np.ndarray:
@@ -152,7 +154,9 @@ def test_shifting_the_data_shifts_the_means(seed, covariance_type, shift):
         np.testing.assert_allclose(state_m.weights, state.weights, atol=1e-8)
         np.testing.assert_allclose(state_m.means, state.means + shift, atol=1e-8 * scale)
         np.testing.assert_allclose(state_m.covariances, state.covariances, rtol=1e-6, atol=1e-8)
-        np.testing.assert_allclose(state_m.mean_log_likelihood, state.mean_log_likelihood, rtol=1e-8)
+        np.testing.assert_allclose(
+            state_m.mean_log_likelihood, state.mean_log_likelihood, rtol=1e-8
+        )
 
 
 @SETTINGS

@@ -6,7 +6,8 @@ M-step returns :math:`\Sigma_k = S_k + \epsilon I` instead of the maximiser :mat
 since :math:`Q_k(\Sigma) = -\frac{N_k}{2}(\log|\Sigma| + \operatorname{tr} S_k\Sigma^{-1})`,
 
 .. math::
-    Q_k(S_k) - Q_k(S_k + \epsilon I) = \frac{N_k}{2} \sum_j f\!\left(\frac{\epsilon}{\lambda_{kj}}\right),
+    Q_k(S_k) - Q_k(S_k + \epsilon I)
+    = \frac{N_k}{2} \sum_j f\!\left(\frac{\epsilon}{\lambda_{kj}}\right),
     \qquad f(u) = \log(1+u) - \frac{u}{1+u} \in \left[0, \tfrac{u^2}{2}\right],
 
 with :math:`\lambda_{kj}` the eigenvalues of :math:`S_k` (for ``diag`` its diagonal, for

@@ -7,16 +7,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import make_blobs, make_moons  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs, make_moons
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
-from gmmlib import GaussianMixture, selection  # noqa: E402
-from gmmlib.selection import ModelSelection, degenerate_components, select_model  # noqa: E402
+from gmmlib import GaussianMixture, selection
+from gmmlib.selection import ModelSelection, degenerate_components, select_model
 
 COLUMNS = (
     "n_components covariance_type n_parameters log_likelihood bic aic icl converged degenerate"
@@ -347,9 +347,10 @@ def known_mixture(seed: int, n_components: int, covariance_type: str, n: int = 8
     """Points from a mixture with well-separated components of the given kind."""
     rng = np.random.RandomState(seed)
     centres = rng.uniform(-10, 10, size=(n_components, 2))
-    while n_components > 1 and min(
-        np.linalg.norm(a - b) for i, a in enumerate(centres) for b in centres[i + 1 :]
-    ) < 6:
+    while (
+        n_components > 1
+        and min(np.linalg.norm(a - b) for i, a in enumerate(centres) for b in centres[i + 1 :]) < 6
+    ):
         centres = rng.uniform(-10, 10, size=(n_components, 2))
     labels = rng.randint(n_components, size=n)
     if covariance_type == "full":
@@ -403,7 +404,11 @@ def test_icl_counts_clusters_where_bic_counts_components():
     components that overlap, sees two clusters."""
     rng = np.random.RandomState(0)
     X = np.vstack(
-        [rng.normal(size=(400, 2)), 3 * rng.normal(size=(400, 2)), rng.normal(size=(300, 2)) + [15, 0]]
+        [
+            rng.normal(size=(400, 2)),
+            3 * rng.normal(size=(400, 2)),
+            rng.normal(size=(300, 2)) + [15, 0],
+        ]
     )
     by_bic = select_model(X, range(1, 7), ("full",), "bic", random_state=0)
     by_icl = ModelSelection(by_bic.table, by_bic.estimators_, "icl")
@@ -461,7 +466,9 @@ def test_integer_weights_give_the_table_of_repeated_rows():
     X = blobs(200, random_state=2)[0]
     weight = np.random.RandomState(3).randint(1, 4, size=len(X)).astype(float)
     weighted = select_model(X, range(1, 6), ("full", "diag"), random_state=0, sample_weight=weight)
-    copies = select_model(np.repeat(X, weight.astype(int), axis=0), range(1, 6), ("full", "diag"), random_state=0)
+    copies = select_model(
+        np.repeat(X, weight.astype(int), axis=0), range(1, 6), ("full", "diag"), random_state=0
+    )
     for column in ("log_likelihood", "bic", "aic", "icl"):
         np.testing.assert_allclose(weighted.table[column], copies.table[column], rtol=1e-6)
     assert weighted.best_params_ == copies.best_params_
@@ -477,13 +484,19 @@ def test_zero_weights_are_missing_rows():
     kept = select_model(X[weight > 0], range(1, 5), ("diag",), random_state=0)
     for column in ("log_likelihood", "bic", "icl"):
         np.testing.assert_allclose(weighted.table[column], kept.table[column], rtol=1e-6)
-    cv = select_model(X, range(1, 4), ("diag",), criterion="cv", cv=3, random_state=0, sample_weight=weight)
+    cv = select_model(
+        X, range(1, 4), ("diag",), criterion="cv", cv=3, random_state=0, sample_weight=weight
+    )
     assert np.isfinite(cv.table["cv_log_likelihood"]).all()
 
 
 @pytest.mark.parametrize(
     ("weight", "message"),
-    [(-np.ones(50), "must not be negative"), (np.ones(49), "one weight per row"), (np.zeros(50), "zero everywhere")],
+    [
+        (-np.ones(50), "must not be negative"),
+        (np.ones(49), "one weight per row"),
+        (np.zeros(50), "zero everywhere"),
+    ],
 )
 def test_bad_weights_are_refused(weight, message):
     X = np.random.RandomState(0).normal(size=(50, 2))
@@ -513,8 +526,43 @@ def test_another_criterion_on_the_same_candidates():
     by_bic = select_model(X, range(1, 5), ("full", "diag"), random_state=0)
     by_icl = by_bic.with_criterion("icl")
     assert by_icl.table is by_bic.table and by_icl.criterion == "icl"
-    assert by_icl.best_index_ == int(np.argmin(by_bic.table["icl"].where(~by_bic.table["degenerate"])))
+    assert by_icl.best_index_ == int(
+        np.argmin(by_bic.table["icl"].where(~by_bic.table["degenerate"]))
+    )
     with pytest.raises(ValueError, match="held-out"):
         by_bic.with_criterion("cv")
     with pytest.raises(ValueError, match="criterion must be one of"):
         by_bic.with_criterion("BIC")
+
+
+# ------------------------------------------------------- no silent wrong answers (issue 21)
+def test_weights_summing_to_one_observation_are_refused():
+    """BIC's penalty p log N was zero for weights summing to 1, favouring large K."""
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match="number of observations N is 1"):
+        select_model(X, range(1, 3), ("diag",), sample_weight=np.full(50, 1 / 50))
+
+
+def test_a_fold_with_nothing_to_score_is_named():
+    """Said "sample_weight is zero everywhere", which it was not."""
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    weight = np.zeros(50)
+    weight[:4] = 1.0
+    with pytest.raises(ValueError, match="Fold .* holds only rows of weight 0"):
+        select_model(X, [1], ("diag",), criterion="cv", cv=10, sample_weight=weight, random_state=0)
+
+
+@pytest.mark.parametrize("make", [_repeated_point, _rounded], ids=["repeated_point", "rounded"])
+def test_log_likelihood_rises_with_k_after_every_usable_fit(make):
+    """What the docstring promises: the table's log-likelihood does not fall from K - 1 to K
+    where the fit with K - 1 components is not degenerate (it can after a degenerate one,
+    which gives no split start)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        table = select_model(make(), range(1, 8), ("full", "diag"), random_state=0).table
+    for _, rows in table.groupby("covariance_type"):
+        rows = rows.sort_values("n_components")
+        for (_, smaller), (_, larger) in zip(rows.iloc[:-1].iterrows(), rows.iloc[1:].iterrows()):
+            if not smaller["degenerate"]:
+                scale = 1e-8 * abs(smaller["log_likelihood"])
+                assert larger["log_likelihood"] >= smaller["log_likelihood"] - scale

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import GaussianMixture, em
+from gmmlib import GaussianMixture, _kernels, em
 from gmmlib._covariance import COVARIANCE_TYPES, precisions_cholesky, precisions_of_variances
 from gmmlib._parallel import effective_n_jobs
 from gmmlib.datasets import blobs, gaussian_clusters
@@ -50,10 +50,14 @@ def test_statistics_of_disjoint_rows_add_up(data, covariance_type):
     X, resp = data
     params = start(X, resp, covariance_type)
     whole = em.sufficient_statistics(X, *params, covariance_type)
-    parts = [em.sufficient_statistics(rows, *params, covariance_type) for rows in np.split(X, [1, 900])]
+    parts = [
+        em.sufficient_statistics(rows, *params, covariance_type) for rows in np.split(X, [1, 900])
+    ]
     summed = parts[0] + parts[1] + parts[2]
     for name in ("counts", "sums", "scatters"):
-        np.testing.assert_allclose(getattr(summed, name), getattr(whole, name), rtol=1e-11, atol=1e-9)
+        np.testing.assert_allclose(
+            getattr(summed, name), getattr(whole, name), rtol=1e-11, atol=1e-9
+        )
     assert summed.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
     assert_same_parameters(em.m_step_from_statistics(summed), em.m_step_from_statistics(whole))
 
@@ -67,7 +71,9 @@ def test_the_reference_points_do_not_change_the_m_step(data, covariance_type):
     elsewhere = params[1] + np.random.RandomState(2).normal(size=params[1].shape)
     moved = em.sufficient_statistics(X, *params, covariance_type, about=elsewhere)
     np.testing.assert_array_equal(moved.about, elsewhere)
-    assert_same_parameters(em.m_step_from_statistics(moved), em.m_step_from_statistics(default), 1e-10)
+    assert_same_parameters(
+        em.m_step_from_statistics(moved), em.m_step_from_statistics(default), 1e-10
+    )
 
 
 def test_statistics_about_different_points_do_not_add(data):
@@ -129,23 +135,23 @@ def test_full_forms_agree_and_a_tight_far_component_is_whitened():
     resp = np.random.RandomState(7).dirichlet(np.ones(3), size=len(X))
     weights, means, covariances = em.m_step(X, resp, "full")
     chol = precisions_cholesky(covariances, "full")
-    family = em._prepare(X, weights, means, chol, "full", 1)
+    family = _kernels.prepare_components(X, weights, means, chol, "full", 1)
     assert family.family.size == 3
-    whitened = em._Components(weights, means, chol, "full", np.dtype(float), radius=None)
+    whitened = _kernels.Components(weights, means, chol, "full", np.dtype(float), radius=None)
     assert whitened.whitened.size == 3
     np.testing.assert_allclose(family.log_prob(X)[0], whitened.log_prob(X)[0], rtol=1e-11)
 
     tight = covariances.copy()
     tight[0] = 1e-10 * np.eye(5)
     chol = precisions_cholesky(tight, "full")
-    mixed = em._prepare(X, weights, means, chol, "full", 1)
+    mixed = _kernels.prepare_components(X, weights, means, chol, "full", 1)
     assert list(mixed.whitened) == [0] and list(mixed.family) == [1, 2]
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_the_fit_is_the_same_on_any_number_of_threads(covariance_type, monkeypatch):
     """Chunks depend on the data's shape only and are added in order: bit-for-bit equal."""
-    monkeypatch.setattr(em, "_CHUNK_NUMBERS", 2**12)  # small chunks: many per thread
+    monkeypatch.setattr(_kernels, "_CHUNK_NUMBERS", 2**12)  # small chunks: many per thread
     X = gaussian_clusters(20_000, 3, 4, random_state=8)[0]
     fits = []
     for n_jobs in (1, 2, 3):
@@ -155,7 +161,7 @@ def test_the_fit_is_the_same_on_any_number_of_threads(covariance_type, monkeypat
                 4, covariance_type=covariance_type, max_iter=5, tol=0, random_state=0, n_jobs=n_jobs
             ).fit(X)
         fits.append(model)
-    assert len(list(em._chunks(len(X), 30))) > 10
+    assert len(list(_kernels.chunks(len(X), 30))) > 10
     for other in fits[1:]:
         for name in ("weights_", "means_", "covariances_", "lower_bounds_"):
             np.testing.assert_array_equal(getattr(other, name), getattr(fits[0], name))
@@ -180,9 +186,17 @@ def test_bad_n_jobs_is_refused(n_jobs):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_float32_is_computed_in_float32_and_keeps_float32(covariance_type):
     X = blobs(2000, random_state=3)[0]
-    log_resp, _ = em.e_step(X.astype(np.float32), *em.m_step(X, np.full((len(X), 2), 0.5), covariance_type), covariance_type)
+    log_resp, _ = em.e_step(
+        X.astype(np.float32),
+        *em.m_step(X, np.full((len(X), 2), 0.5), covariance_type),
+        covariance_type,
+    )
     assert log_resp.dtype == np.float32
-    stats = em.sufficient_statistics(X.astype(np.float32), *em.m_step(X, np.full((len(X), 2), 0.5), covariance_type), covariance_type)
+    stats = em.sufficient_statistics(
+        X.astype(np.float32),
+        *em.m_step(X, np.full((len(X), 2), 0.5), covariance_type),
+        covariance_type,
+    )
     assert stats.dtype == "float32" and stats.scatters.dtype == np.float64
 
 
@@ -216,7 +230,9 @@ def test_blocks_far_apart_use_the_same_forms_with_one_ball():
     resp[:300, 0] = resp[300:, 1] = 1.0
     params = em.m_step(X, resp, "full")
     ball = em.bounding_ball(X)
-    near, far = (em.sufficient_statistics(rows, *params, "full", ball=ball) for rows in (X[:300], X[300:]))
+    near, far = (
+        em.sufficient_statistics(rows, *params, "full", ball=ball) for rows in (X[:300], X[300:])
+    )
     np.testing.assert_array_equal(near.about, far.about)
     whole = em.sufficient_statistics(X, *params, "full")
     assert_same_parameters(em.m_step_from_statistics(near + far), em.m_step_from_statistics(whole))

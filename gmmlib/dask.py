@@ -1,50 +1,75 @@
-r"""EM on Dask arrays: the same sufficient statistics as in memory, summed over blocks.
+r"""Dask arrays as a data source for EM: the same sufficient statistics as in memory,
+summed over blocks.
 
-:class:`gmmlib.GaussianMixture` hands a Dask array here (it never imports Dask itself, so
-``gmmlib`` works without Dask installed). One EM iteration is one pass over the data:
+:class:`gmmlib.GaussianMixture` fits a Dask array through this module (gmmlib imports Dask
+only when it is given a Dask array, so it works without Dask installed); nothing here knows
+the estimator. One EM iteration is one pass over the data (:func:`em_iterations`):
 
 1. every block of rows :math:`X_b` (with its sample weights :math:`w_b`) is turned into its
-   sufficient statistics by :func:`gmmlib.em`'s own per-chunk function, on the worker that
-   holds (or reads) the block: :math:`N_k`, :math:`\sum_i w_i r_{ik} x_i`, the weighted
-   scatter about the current means and :math:`\sum_i w_i \log p(x_i)`;
+   sufficient statistics by :func:`gmmlib.statistics.sufficient_statistics`, on the worker
+   that holds (or reads) the block: :math:`N_k`, the weighted sums and scatters and
+   :math:`\sum_i w_i \log p(x_i)`;
 2. the statistics, a few kilobytes per block whatever the block's size, are added in a tree
    (``split_every`` blocks per node), so no machine ever holds more than a few blocks;
 3. the client turns the total into new parameters with :mod:`gmmlib.em`'s M-step.
 
-Because the statistics of a union of blocks are the sums of the blocks' statistics, the result
-is the in-memory EM's, up to the order of floating-point additions. The estimator's own loop
-decides convergence (``tol``, ``max_iter``, ``verbose``).
+Because the statistics of a union of blocks are the sums of the blocks' statistics, the
+result is the in-memory EM's, up to the order of floating-point additions.
 
-**Initialisation** reads a uniform random sample of ``init_sample_size`` rows (default
-:data:`INIT_SAMPLE_SIZE`), and runs the estimator's chosen ``init_params`` (k-means,
-k-means++, ...) on that sample; user-given ``weights_init``/``means_init``/
-``precisions_init`` are used as they are. This is the one step that does not see all data.
+What else a fit needs of the data, each in one pass or less: the weights checked by the
+same rules as in memory (:func:`check_weights`), a uniform sample of rows to start from
+(:func:`sample_rows`; the estimator's ``init_sample_size``, by default
+:data:`INIT_SAMPLE_SIZE`: the one step that does not see all the data), the weighted mean
+and covariance for a prior's defaults (:func:`moments`), weighted totals of per-row values
+for ``score``, ``bic`` and ``aic`` (:func:`weighted_total`), and a fitted model's
+predictions block by block, lazily (:func:`map_rows`).
 
-**Files and clusters:** :func:`write_npy` streams a large array into a ``.npy`` file block by
-block; :func:`from_npy` opens it as a Dask array whose tasks each read their own rows, so the
-task graph holds a file name, never the data; :func:`local_cluster` starts worker processes
-set up for EM, and :func:`peak_resident_mib` measures a process's peak memory.
+**Files and clusters:** :func:`from_npy` opens a ``.npy`` file as a Dask array whose tasks
+each read their own rows (write one block by block with :func:`gmmlib.datasets.write_npy`),
+so the task graph holds a file name, never the data; :func:`local_cluster` starts worker
+processes set up for EM (one BLAS thread each, glibc's own memory tuning), and
+:func:`peak_resident_mib` measures what a worker held at most.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _covariance as cov
-from ._validation import is_dask_array
-from . import em
-from .em import EMState, RowBall, SufficientStatistics, em_loop, sufficient_statistics
+from ._validation import is_dask_array, sample_weight_problem
+from .em import EMState, em_loop
+from .prior import weighted_moments
+from .statistics import RowBall, SufficientStatistics, add_in_order, sufficient_statistics
+from .statistics import bounding_ball as _rows_ball
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array as da
 
-#: Rows read for the initialisation (k-means or k-means++ on a uniform sample of rows).
+__all__ = [
+    "INIT_SAMPLE_SIZE",
+    "SPLIT_EVERY",
+    "WORKER_ENVIRONMENT",
+    "bounding_ball",
+    "check_weights",
+    "em_iterations",
+    "from_npy",
+    "local_cluster",
+    "map_rows",
+    "moments",
+    "peak_resident_mib",
+    "row_blocks",
+    "sample_rows",
+    "statistics",
+    "weight_blocks",
+    "weighted_total",
+]
+
+#: Rows a start is computed from by default (k-means or k-means++ on a uniform sample).
 INIT_SAMPLE_SIZE = 100_000
 
 #: Blocks whose statistics are added by one task of the tree reduction.
@@ -60,71 +85,98 @@ def _block_statistics(X, sample_weight, params, covariance_type, about, ball):
     X = np.asarray(X)
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     return sufficient_statistics(
-        X, weights, means, covariances, covariance_type,
-        sample_weight=weight, precisions_cholesky=prec_chol, about=about, ball=ball, n_jobs=1,
+        X,
+        weights,
+        means,
+        covariances,
+        covariance_type,
+        sample_weight=weight,
+        precisions_cholesky=prec_chol,
+        about=about,
+        ball=ball,
+        n_jobs=1,
     )
 
 
 def _block_ball(X) -> tuple[np.ndarray, float, int]:
-    """A block's mean, largest distance from it (:func:`gmmlib.em.bounding_ball`) and row
-    count."""
+    """A block's mean, largest distance from it (:func:`gmmlib.statistics.bounding_ball`) and
+    row count."""
     X = np.asarray(X)
-    ball = em.bounding_ball(X, n_jobs=1)
+    ball = _rows_ball(X, n_jobs=1)
     return ball.centre, ball.radius, X.shape[0]
 
 
 def bounding_ball(X: da.Array) -> RowBall:
-    """A :class:`gmmlib.em.RowBall` holding every row of ``X``, in one pass over the blocks:
+    """A :class:`gmmlib.statistics.RowBall` holding every row of ``X``, in one pass over the blocks:
     about the mean of the rows, the radius :math:`\\max_b (r_b + \\lVert c_b - c \\rVert)`
     over the blocks' own balls."""
     import dask
 
     X = row_blocks(X)
     parts = dask.compute(*[dask.delayed(_block_ball)(block) for block in X.to_delayed().ravel()])
+    parts = [part for part in parts if part[2]]  # an empty block holds no row
     counts = np.array([n for _, _, n in parts], dtype=float)
-    centres = np.array([c for c, _, _ in parts])
-    centre = counts @ centres / counts.sum()
-    radius = max(r + float(np.linalg.norm(c - centre)) for c, r, n in parts if n)
+    centres = np.array([c for c, _, _ in parts]).reshape(len(parts), X.shape[1])
+    centre = counts @ centres / max(counts.sum(), 1.0)
+    radius = max((r + float(np.linalg.norm(c - centre)) for c, r, n in parts), default=0.0)
     return RowBall(centre, radius)
 
 
 def _sum_statistics(*parts: SufficientStatistics) -> SufficientStatistics:
     """One node of the tree reduction: its children's statistics, added in a fixed order."""
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
+    return add_in_order(parts)
 
 
 def row_blocks(X: da.Array) -> da.Array:
     """``X`` with all its columns in one chunk, so that each block is a set of whole rows."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array of shape (N, d); got {X.ndim} dimensions.")
+    if any(math.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            "X has blocks of unknown size (as after boolean indexing, X[X[:, 0] > 0]): "
+            "compute them first with X.compute_chunk_sizes() (one pass over the data)."
+        )
     if X.numblocks[1] != 1:
         X = X.rechunk({1: -1})
     return X
 
 
 def weight_blocks(sample_weight, X: da.Array):
-    """Sample weights as a Dask array with ``X``'s row blocks, or None."""
+    """Sample weights as a Dask array with ``X``'s row blocks, or None; their shape checked
+    (their values by :func:`check_weights`)."""
     if sample_weight is None:
         return None
     import dask.array as da
 
     if not is_dask_array(sample_weight):
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(
-                f"sample_weight has shape {sample_weight.shape}; it must be one weight per "
-                f"row of X, shape ({X.shape[0]},)."
-            )
-        return da.from_array(sample_weight, chunks=(X.chunks[0],))
     if sample_weight.shape != (X.shape[0],):
         raise ValueError(
             f"sample_weight has shape {sample_weight.shape}; it must be one weight per row "
             f"of X, shape ({X.shape[0]},)."
         )
-    return sample_weight.rechunk((X.chunks[0],))
+    if not is_dask_array(sample_weight):
+        sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
+    return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+
+
+def check_weights(sample_weight: da.Array) -> int:
+    """Raise the ValueError that :func:`gmmlib._validation.check_sample_weight` raises in
+    memory, for weights on Dask; return how many rows have positive weight (one pass: are
+    they finite, their smallest value, their sum, the positive ones)."""
+    import dask
+    import dask.array as da
+
+    finite, minimum, total, positive = dask.compute(
+        da.isfinite(sample_weight).all(),
+        sample_weight.min(),
+        sample_weight.sum(),
+        (sample_weight > 0).sum(),
+    )
+    problem = sample_weight_problem(finite=bool(finite), minimum=float(minimum), total=float(total))
+    if problem:
+        raise ValueError(problem)
+    return int(positive)
 
 
 def statistics(
@@ -142,7 +194,7 @@ def statistics(
 ) -> SufficientStatistics:
     """One pass over ``X``: the blocks' sufficient statistics, summed in a tree, computed.
 
-    Each block's statistics are :func:`gmmlib.em.sufficient_statistics` of its rows (about
+    Each block's statistics are :func:`gmmlib.statistics.sufficient_statistics` of its rows (about
     ``about``, or the reference points ``ball`` decides), so the sum is what the in-memory
     pass gives. ``full`` needs a ``ball`` holding every row (:func:`bounding_ball`).
     """
@@ -196,25 +248,36 @@ def em_iterations(
         )
 
     return em_loop(
-        one_pass, weights, means, covariances, covariance_type, reg_covar=reg_covar,
-        prior=prior, precisions_cholesky=precisions_cholesky,
+        one_pass,
+        weights,
+        means,
+        covariances,
+        covariance_type,
+        reg_covar=reg_covar,
+        prior=prior,
+        precisions_cholesky=precisions_cholesky,
     )
 
 
 def sample_rows(
     X: da.Array, n_rows: int, random_state, sample_weight: da.Array | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """A uniform random sample of ``n_rows`` distinct rows of ``X`` (all rows if fewer).
+    """A uniform random sample of ``n_rows`` distinct rows of ``X`` (all rows if fewer),
+    drawn among the rows of positive weight when there are ``sample_weight``.
 
-    Only the blocks that hold sampled rows are read, each once. Returns the rows (in file
-    order) and their weights (None without weights).
+    Only the blocks that hold sampled rows are read, each once (and, with weights, the
+    weights' signs, one byte a row). Returns the rows (in file order) and their weights
+    (None without weights).
     """
     rng = check_random_state(random_state)
-    n_samples = X.shape[0]
-    if n_rows >= n_samples:
-        index = np.arange(n_samples)
+    if sample_weight is None:
+        candidates = np.arange(X.shape[0])
     else:
-        index = np.sort(rng.choice(n_samples, size=n_rows, replace=False))
+        candidates = np.flatnonzero(np.asarray((sample_weight > 0).compute()))
+    if n_rows >= len(candidates):
+        index = candidates
+    else:
+        index = candidates[np.sort(rng.choice(len(candidates), size=n_rows, replace=False))]
     rows = np.asarray(X[index].compute(), dtype=np.float64)
     weight = None
     if sample_weight is not None:
@@ -222,53 +285,63 @@ def sample_rows(
     return rows, weight
 
 
-# ------------------------------------------------------------------------- lazy predictions
-def map_method(method: Callable, X: da.Array) -> da.Array:
-    """A fitted model's ``predict``, ``predict_proba`` or ``score_samples``, block by block.
+def moments(X: da.Array, sample_weight: da.Array | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' (weighted) mean and sample covariance in one pass
+    (:func:`gmmlib.prior.weighted_moments`), for a prior's data-dependent defaults."""
+    import dask
+    import dask.array as da
 
-    Returns a lazy Dask array with ``X``'s row blocks: one label or log-density per row, or
-    ``K`` responsibilities per row. Nothing is computed until the caller asks.
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    model = method.__self__
-    check_is_fitted(model)
     X = row_blocks(X)
-    if method.__name__ == "predict":
-        return X.map_blocks(method, drop_axis=1, dtype=np.intp, meta=np.empty((0,), np.intp))
-    # float32 only if both the data and the model are, as in memory.
-    dtype = np.result_type(X.dtype, model.means_.dtype, np.float32)
-    if method.__name__ == "score_samples":
-        return X.map_blocks(method, drop_axis=1, dtype=dtype, meta=np.empty((0,), dtype))
-    return X.map_blocks(
-        method,
-        chunks=(X.chunks[0], (model.n_components,)),
+    weight = da.ones(X.shape[0], chunks=(X.chunks[0],)) if sample_weight is None else sample_weight
+    mean, variance = dask.compute(*weighted_moments(X, weight))
+    return mean, variance
+
+
+# ------------------------------------------------------------------------- lazy predictions
+def map_rows(
+    function: Callable[[np.ndarray], np.ndarray],
+    X: da.Array,
+    *,
+    dtype: np.dtype,
+    n_columns: int | None = None,
+) -> da.Array:
+    """``function`` applied to each block of rows of ``X``, lazily: a Dask array with
+    ``X``'s row blocks and one value per row (``n_columns=None``) or ``n_columns`` per row.
+
+    For a fitted model's ``predict``, ``score_samples`` or ``predict_proba``; nothing is
+    computed until the caller asks.
+    """
+    X = row_blocks(X)
+    if n_columns is None:
+        return X.map_blocks(  # type: ignore[call-arg]
+            function,  # type: ignore[arg-type]
+            drop_axis=1,
+            dtype=dtype,
+            meta=np.empty((0,), dtype),
+        )
+    return X.map_blocks(  # type: ignore[call-arg]
+        function,  # type: ignore[arg-type]
+        chunks=(X.chunks[0], (n_columns,)),
         dtype=dtype,
         meta=np.empty((0, 0), dtype),
     )
 
 
-def total_log_likelihood(model, X: da.Array, sample_weight=None) -> tuple[float, float]:
-    """:math:`\\sum_i w_i \\log p(x_i)` and :math:`\\sum_i w_i` of a Dask array, in one pass.
-
-    What ``score``, ``bic`` and ``aic`` need; rows of weight 0 do not count (even at
-    :math:`-\\infty`), as in memory.
-    """
+def weighted_total(values: da.Array, sample_weight: da.Array | None = None) -> tuple[float, float]:
+    r""":math:`\sum_i w_i v_i` over the rows of positive weight, and :math:`\sum_i w_i`,
+    in one pass (all :math:`w_i = 1` without weights): a total log-likelihood and its
+    :math:`N` for ``score``, ``bic`` and ``aic``. A row of weight 0 does not count, even
+    where its value is :math:`-\infty`, as in memory."""
     import dask
     import dask.array as da
 
-    X = row_blocks(X)
-    scores = model.score_samples(X).astype(np.float64)
-    weight = weight_blocks(sample_weight, X)
-    if weight is None:
-        total, n = dask.compute(scores.sum(), X.shape[0])
+    values = values.astype(np.float64)
+    if sample_weight is None:
+        total, n = dask.compute(values.sum(), values.shape[0])
         return float(total), float(n)
-    if not bool(((weight >= 0) & da.isfinite(weight)).all().compute()):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    counted = da.where(weight > 0, scores * weight, 0.0)
-    total, n = dask.compute(counted.sum(), weight.sum())
-    if not n > 0:
-        raise ValueError("sample_weight is zero everywhere: at least one row must count.")
+    check_weights(sample_weight)
+    counted = da.where(sample_weight > 0, values * sample_weight, 0.0)
+    total, n = dask.compute(counted.sum(), sample_weight.sum())
     return float(total), float(n)
 
 
@@ -339,73 +412,6 @@ def peak_resident_mib() -> float:
 
 
 # ------------------------------------------------------------------------------------- files
-def write_npy(
-    path: str | os.PathLike,
-    n_samples: int,
-    n_features: int,
-    make_rows: Callable[[int, int], np.ndarray],
-    *,
-    rows_per_write: int = 2**18,
-) -> str:
-    """Write an ``(n_samples, n_features)`` float64 ``.npy`` file a block of rows at a time.
-
-    ``make_rows(start, stop)`` returns rows ``start:stop``; at most ``rows_per_write`` rows
-    are in memory at once, so the file may be far larger than memory.
-    """
-    path = os.fspath(path)
-    header = {
-        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
-        "fortran_order": False,
-        "shape": (n_samples, n_features),
-    }
-    # Plain writes, not a memory map: a map's dirty pages would count against this process.
-    with open(path, "wb") as file:
-        np.lib.format.write_array_header_1_0(file, header)
-        for start in range(0, n_samples, rows_per_write):
-            stop = min(start + rows_per_write, n_samples)
-            rows = np.ascontiguousarray(make_rows(start, stop), dtype=np.float64)
-            if rows.shape != (stop - start, n_features):
-                raise ValueError(
-                    f"make_rows({start}, {stop}) returned shape {rows.shape}; expected "
-                    f"{(stop - start, n_features)}."
-                )
-            rows.tofile(file)
-    return path
-
-
-def write_gaussian_clusters(
-    path: str | os.PathLike,
-    n_samples: int,
-    n_features: int,
-    n_components: int,
-    *,
-    random_state: int = 0,
-    rows_per_write: int = 2**18,
-) -> str:
-    r"""A ``.npy`` file of points from a random mixture, written block by block.
-
-    Centres :math:`\mu_k \sim \mathcal N(0, 16 I)` and shapes :math:`A_k` (entries
-    :math:`\mathcal N(0, 1/d)`) are drawn once (the distribution of
-    :func:`gmmlib.datasets.gaussian_clusters`); each block of ``rows_per_write`` rows draws
-    its uniform labels and its points :math:`\mu_k + A_k z`, :math:`z \sim \mathcal N(0, I)`,
-    from a seed made of ``random_state`` and its first row, so memory holds one block.
-    """
-    rng = np.random.default_rng(random_state)
-    centres = rng.normal(scale=4.0, size=(n_components, n_features))
-    shapes = rng.normal(size=(n_components, n_features, n_features)) / np.sqrt(n_features)
-
-    def make_rows(start: int, stop: int) -> np.ndarray:
-        block_rng = np.random.default_rng([random_state, start])
-        labels = block_rng.integers(n_components, size=stop - start)
-        rows = block_rng.normal(size=(stop - start, n_features))
-        for k in range(n_components):  # one matrix product per component, in place
-            mine = labels == k
-            rows[mine] = rows[mine] @ shapes[k] + centres[k]
-        return rows
-
-    return write_npy(path, n_samples, n_features, make_rows, rows_per_write=rows_per_write)
-
-
 class _NpyRows:
     """A C-ordered 2-D ``.npy`` file seen as an array; indexing reads only the rows asked for.
 
@@ -427,11 +433,7 @@ class _NpyRows:
 
     def __getitem__(self, key):
         rows, columns = key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None))
-        if (
-            isinstance(rows, slice)
-            and rows.step in (None, 1)
-            and columns == slice(None)
-        ):
+        if isinstance(rows, slice) and rows.step in (None, 1) and columns == slice(None):
             start, stop, _ = rows.indices(self.shape[0])
             width = self.shape[1] * self.dtype.itemsize
             count = max(stop - start, 0) * self.shape[1]
@@ -449,56 +451,4 @@ def from_npy(path: str | os.PathLike, rows_per_block: int) -> da.Array:
     source = _NpyRows(os.fspath(path))
     return da.from_array(
         source, chunks=(rows_per_block, -1), asarray=False, fancy=False, meta=np.empty((0, 0))
-    )
-
-
-# ------------------------------------------------------------------------------ the estimator
-def fit(estimator, X: da.Array, sample_weight=None, *, init_sample_size: int = INIT_SAMPLE_SIZE):
-    """Fit ``estimator`` (a :class:`gmmlib.GaussianMixture`) to a Dask array; return it.
-
-    The estimator's parameters mean what they mean in memory; its own loop (``_run``) decides
-    convergence. Starts come from a random sample of ``init_sample_size`` rows (see the module
-    docstring) unless all of ``weights_init``, ``means_init`` and ``precisions_init`` are given.
-    """
-    from .mixture import _check_magnitude
-
-    estimator._check_parameters()
-    X = row_blocks(X)
-    n_samples, n_features = X.shape
-    if n_samples < estimator.n_components:
-        raise ValueError(
-            f"n_components={estimator.n_components} is larger than the number of samples "
-            f"({n_samples}); use at most {n_samples} components or more data."
-        )
-    weight = weight_blocks(sample_weight, X)
-
-    def start_rows(random_state):
-        rows, row_weights = sample_rows(
-            X, max(init_sample_size, estimator.n_components), random_state, weight
-        )
-        _check_magnitude(rows)  # on the sample: all rows would cost a pass of their own
-        return rows, row_weights
-
-    dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-    estimator.prior_ = _complete_prior(estimator, X, weight)
-    iterations = partial(em_iterations, sample_weight=weight, prior=estimator.prior_)
-    estimator._fit_starts(X, start_rows, dtype, iterations)
-    estimator.n_features_in_ = n_features
-    return estimator
-
-
-def _complete_prior(estimator, X: da.Array, sample_weight: da.Array | None):
-    """The estimator's prior with its data-dependent defaults from one pass over ``X``."""
-    if estimator.prior is None:
-        return None
-    import dask
-    import dask.array as da
-
-    from .prior import default_prior_from_moments, weighted_moments
-
-    weight = da.ones(X.shape[0], chunks=(X.chunks[0],)) if sample_weight is None else sample_weight
-    mean, variance = dask.compute(*weighted_moments(X, weight))
-    given = None if isinstance(estimator.prior, str) else estimator.prior
-    return default_prior_from_moments(
-        mean, variance, estimator.covariance_type, estimator.n_components, given
     )
