@@ -161,7 +161,9 @@ def add_run_note(app: Sphinx, pagename: str, templatename: str, context: dict, d
 # --- offline search excerpts ----------------------------------------------------------
 
 
-def add_search_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+def add_search_script(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
     """Load the page texts and the excerpt script on the search page only."""
     if pagename == "search":
         app.add_js_file(SEARCH_TEXTS)
@@ -221,7 +223,9 @@ def write_search_texts(app: Sphinx, exception: Exception | None) -> None:
 # --- the gmmlib reference ------------------------------------------------------------
 
 
-def skip_foreign_members(app: Sphinx, what: str, name: str, obj, skip: bool, options) -> bool | None:
+def skip_foreign_members(
+    app: Sphinx, what: str, name: str, obj, skip: bool, options
+) -> bool | None:
     """Leave out members that scikit-learn makes for every estimator (``set_fit_request``...).
 
     Their docstrings are scikit-learn's, written for its own documentation (they refer to

@@ -347,7 +347,7 @@ class PageReport:
     dark_theme: str
     dark_images: list[dict]
     screenshots: list[Path]
-    layout: "LayoutReport"
+    layout: LayoutReport
 
 
 PRIMARY_LINKS = ".bd-sidebar-primary .bd-links a"
@@ -356,7 +356,9 @@ SECONDARY_LINKS = ".bd-sidebar-secondary #pst-page-toc-nav a"
 
 def _on_screen(page: Page, selector: str) -> bool:
     """Whether any element matching ``selector`` is visible inside the window."""
-    return any(page.evaluate(_ON_SCREEN_JS, element) for element in page.query_selector_all(selector))
+    return any(
+        page.evaluate(_ON_SCREEN_JS, element) for element in page.query_selector_all(selector)
+    )
 
 
 def _click_visible(page: Page, selector: str, problems: list[str], what: str) -> bool:
@@ -400,8 +402,13 @@ def check_sidebars(page: Page, viewport: str) -> list[str]:
 
     for side, toggle, links, modal, wanted in (
         ("primary", ".primary-toggle", PRIMARY_LINKS, "#pst-primary-sidebar-modal", True),
-        ("secondary", ".secondary-toggle", SECONDARY_LINKS, "#pst-secondary-sidebar-modal",
-         has_contents),
+        (
+            "secondary",
+            ".secondary-toggle",
+            SECONDARY_LINKS,
+            "#pst-secondary-sidebar-modal",
+            has_contents,
+        ),
     ):
         if not wanted:
             continue
@@ -432,7 +439,9 @@ class LayoutReport:
     log: BrowserLog
 
 
-def _measure(page: Page, name: str, viewport: str, screenshot: Path, log: BrowserLog) -> LayoutReport:
+def _measure(
+    page: Page, name: str, viewport: str, screenshot: Path, log: BrowserLog
+) -> LayoutReport:
     """Measure the open page for overflows (opening its drop-downs), then try its sidebars."""
     overflows = page.evaluate(_OVERFLOW_JS)
     page.evaluate("() => window.scrollTo(0, 0)")

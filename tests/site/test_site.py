@@ -191,7 +191,9 @@ def search_results(browser: Browser, query: str) -> tuple[list[dict], list[str]]
 
 
 @pytest.mark.parametrize("query", [SEARCH_TERM, *SEARCH_RANKING])
-def test_search_results_have_excerpts_and_no_repeats(site: None, browser: Browser, query: str) -> None:
+def test_search_results_have_excerpts_and_no_repeats(
+    site: None, browser: Browser, query: str
+) -> None:
     """Offline, every result shows an excerpt (or its object's description); none repeats."""
     results, errors = search_results(browser, query)
     assert results, f"searching for {query!r} found nothing"
@@ -202,8 +204,11 @@ def test_search_results_have_excerpts_and_no_repeats(site: None, browser: Browse
     repeats = sorted({key for key in keys if keys.count(key) > 1})
     assert not repeats, f"results listed more than once:{listing(repeats)}"
     words = [w for w in re.split(r"\W+", query.lower()) if w]
-    missing = [r["title"] for r in results if r["excerpt"]
-               and not any(w in r["excerpt"].lower() for w in words)]
+    missing = [
+        r["title"]
+        for r in results
+        if r["excerpt"] and not any(w in r["excerpt"].lower() for w in words)
+    ]
     assert not missing, f"excerpts without the word searched for:{listing(missing)}"
 
 
@@ -384,4 +389,6 @@ def test_launch_services_match_the_repository_setting() -> None:
         return
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY), REPOSITORY
     for key in LAUNCH_SERVICES:
-        assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH.get(key, "")), f"{key}: {LAUNCH.get(key)!r}"
+        assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH.get(key, "")), (
+            f"{key}: {LAUNCH.get(key)!r}"
+        )
