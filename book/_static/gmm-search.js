@@ -52,9 +52,18 @@
   // index entry such as a glossary term), not by how much the page says about it, so a
   // page that mentions BIC in one heading outranks the chapter about BIC. Here how much a
   // page says (relevance) decides, and Sphinx's score, capped at a title's, breaks ties.
+  // The reference's pages (book/api) are short and dense in names, so they count a third
+  // as much: a reader who searches a concept gets the chapter first, the reference after.
+  const weight = (docName) => (docName.startsWith("book/api/") ? 10 : 30);
+  // When the query is written like code (a capital, an underscore or a dot:
+  // "GaussianMixture", "e_step") the object of that name comes first (Sphinx gives it its
+  // exact-name score plus its priority, 16 or more); a plain word ("bic") is a concept,
+  // and the chapter about it comes first.
+  const codeLike = /[A-Z_.]/.test(query.trim());
   const score = (result) => {
-    const [docName, , , , sphinxScore] = result;
-    return 30 * relevance(docName) + Math.min(sphinxScore, 15);
+    const [docName, , , descr, sphinxScore] = result;
+    if (codeLike && descr && sphinxScore >= Scorer.objNameMatch + 5) return 1000 + sphinxScore;
+    return weight(docName) * relevance(docName) + Math.min(sphinxScore, 15);
   };
   if (typeof Scorer === "undefined") {
     window.Scorer = {
