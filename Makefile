@@ -10,7 +10,9 @@
 # make serve  serve the built website on http://localhost:8000
 # make bench  speed against scikit-learn
 # make notebooks  re-execute every chapter in place (commit the outputs)
-# make lab    open the chapters in JupyterLab (installed into .venv on first use)
+# make lab    open the chapters in JupyterLab (its pinned version installed into .venv on
+#             first use, within the versions of requirements.txt)
+# make pdf    the whole book as one PDF (_build/latex/book.pdf; needs LaTeX, see README.md)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -32,8 +34,14 @@ ALL_KERNELS := default Haswell SkylakeX Sandybridge
 # Where the book is published (one setting; empty: no repository/Binder/Colab buttons).
 REPOSITORY_URL ?=
 BOOK_CONFIG := _build/_config.yml
+# JupyterLab for `make lab`, pinned; installed with requirements.txt as constraints so that it
+# changes none of the versions the notebooks' outputs come from.
+JUPYTERLAB_VERSION := 4.6.4
+LAB_CONSTRAINTS := $(VENV)/lab-constraints.txt
+# Jupyter refuses to run as root unless told to (a container, a CI machine).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all venv book book-config lab notebooks test test-lib test-unit test-notebooks test-kernels test-build test-site lint serve bench clean
+.PHONY: all venv book book-config lab pdf notebooks test test-lib test-unit test-notebooks test-kernels test-build test-site lint serve bench clean
 
 all: book
 
@@ -53,8 +61,18 @@ book: book-config
 	@echo "The website is in _build/html/index.html (make serve to browse it)."
 
 lab: $(STAMP)
-	@test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install jupyterlab
-	$(BIN)/jupyter-lab book/
+	@$(BIN)/python -c "import sys, jupyterlab; sys.exit(jupyterlab.__version__ != '$(JUPYTERLAB_VERSION)')" 2>/dev/null || { \
+	  grep -v '^-e' requirements.txt | sed 's/\[[^]]*\]//' > $(LAB_CONSTRAINTS) && \
+	  $(BIN)/python -m pip install jupyterlab==$(JUPYTERLAB_VERSION) -c $(LAB_CONSTRAINTS); }
+	$(BIN)/jupyter-lab $(LAB_FLAGS) --KernelManager.transport_encryption=auto book/
+
+# The book as a PDF through XeLaTeX (not part of `make test`; about 5 minutes here). Needs
+# latexmk and a TeX Live with the packages Sphinx uses (Debian: latexmk texlive-latex-extra
+# texlive-fonts-recommended texlive-xetex fonts-freefont-otf tex-gyre).
+pdf: book-config
+	rm -rf _build/latex
+	$(ONE_THREAD) $(JB) build . --config $(BOOK_CONFIG) --builder pdflatex
+	@echo "The PDF is _build/latex/book.pdf."
 
 notebooks: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python scripts/execute_notebooks.py book/*.ipynb

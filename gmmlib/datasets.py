@@ -4,13 +4,13 @@ Each function returns ``(X, y)``: the points ``X`` of shape ``(n_samples, 2)`` a
 index ``y`` of the group each point was drawn from (a reference for the reader; the
 mixture models never see it).
 
-=====================  ===============================================================
-:func:`blobs`          four round, well separated groups: where k-means does well
-:func:`stretched_blobs` the same groups under a random linear map: elongated, tilted
-                       groups that k-means muddles and a full-covariance mixture fits
-:func:`moons`          two interleaved half circles: no Gaussian shape at all, the case
-                       for a mixture as a density estimator rather than a clusterer
-=====================  ===============================================================
+=======================  =============================================================
+:func:`blobs`            four round, well separated groups: where k-means does well
+:func:`stretched_blobs`  the same groups under a random linear map: elongated, tilted
+                         groups that k-means muddles and a full-covariance mixture fits
+:func:`moons`            two interleaved half circles: no Gaussian shape at all, the case
+                         for a mixture as a density estimator rather than a clusterer
+=======================  =============================================================
 
 :func:`gaussian_clusters` draws from a random Gaussian mixture in any dimension, for
 benchmarks and tests.

@@ -14,6 +14,14 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
+
+#: The kernel and this script talk over ZeroMQ sockets on the loopback interface. By default
+#: jupyter_client (8.10) gives the kernel no keys, and ipykernel then warns on every start
+#: that the connection is not encrypted. With "auto" the kernel manager provisions CurveZMQ
+#: keys whenever the kernelspec says the kernel supports them (ipykernel's does): the
+#: connection is encrypted and there is nothing to warn about.
+KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
 
 
 def merge_streams(outputs: list) -> list:
@@ -47,6 +55,7 @@ def execute(path: Path, timeout: int = 600) -> float:
         kernel_name="python3",
         record_timing=False,  # no timestamps in the committed cells' metadata
         resources={"metadata": {"path": str(path.parent)}},
+        config=KERNEL_CONFIG,
     )
     client.execute()
     for cell in notebook.cells:

@@ -54,5 +54,17 @@ def test_the_script_writes_a_config_jupyter_book_can_read(tmp_path: Path) -> Non
     output = tmp_path / "_config.yml"
     assert book_config_module.main(["book_config.py", str(output)]) == 0
     written = yaml.safe_load(output.read_text(encoding="utf-8"))
-    assert written == book_config(BASE, "")
+    assert written == book_config_module.relocate(book_config(BASE, ""), tmp_path)
     assert book_config_module.main(["book_config.py", str(output), "not a url"]) == 2
+
+
+def test_local_extensions_are_found_from_where_the_config_is_written(tmp_path: Path) -> None:
+    """Jupyter Book looks for them relative to the written file, not to _config.yml."""
+    output = tmp_path / "deeper" / "_config.yml"
+    assert book_config_module.main(["book_config.py", str(output)]) == 0
+    written = yaml.safe_load(output.read_text(encoding="utf-8"))
+    extensions = BASE["sphinx"]["local_extensions"]
+    assert extensions, "the book has a local extension (book/_ext)"
+    for name, path in written["sphinx"]["local_extensions"].items():
+        assert (output.parent / path).resolve() == (ROOT / extensions[name]).resolve()
+        assert (output.parent / path / f"{name}.py").is_file()

@@ -22,9 +22,12 @@ from sitetools import (
     ROOT,
     SCREENSHOTS,
     SITE,
+    VIEWPORTS,
+    LayoutReport,
     PageReport,
     site_pages,
     visit,
+    visit_layout,
 )
 
 INSTALL_SCRIPT = ROOT / "scripts" / "install_chromium.sh"
@@ -44,6 +47,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """
     if "page" in metafunc.fixturenames:
         metafunc.parametrize("page", site_pages() or [NO_SITE])
+    if "viewport" in metafunc.fixturenames:
+        metafunc.parametrize("viewport", list(VIEWPORTS))
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +112,34 @@ def report(page: str, visit_page: Callable[[str], PageReport]) -> PageReport:
     if page == NO_SITE:
         pytest.fail(f"No pages in {SITE}: run `make book` (or `make test-build`) first.")
     return visit_page(page)
+
+
+@pytest.fixture(scope="session")
+def visit_layout_of(
+    site: None,
+    browser: Browser,
+    screenshots: Path,
+    visit_page: Callable[[str], PageReport],
+) -> Callable[[str, str], LayoutReport]:
+    """``visit_layout_of(name, viewport)``: page ``name`` measured at one screen size (once;
+    the desktop's measurements come from the page's main visit)."""
+    reports: dict[tuple[str, str], LayoutReport] = {}
+
+    def get(name: str, viewport: str) -> LayoutReport:
+        if viewport == "desktop":
+            return visit_page(name).layout
+        if (name, viewport) not in reports:
+            reports[name, viewport] = visit_layout(browser, name, viewport)
+        return reports[name, viewport]
+
+    return get
+
+
+@pytest.fixture
+def layout(
+    page: str, viewport: str, visit_layout_of: Callable[[str, str], LayoutReport]
+) -> LayoutReport:
+    """This test's page at this test's screen size."""
+    if page == NO_SITE:
+        pytest.fail(f"No pages in {SITE}: run `make book` (or `make test-build`) first.")
+    return visit_layout_of(page, viewport)

@@ -38,6 +38,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+#: The screens every page is checked on: a phone (below the themes' 992 px breakpoint, where
+#: both sidebars are drawers opened from the article header's buttons) and a desktop.
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": VIEWPORT}
 
 #: URL schemes a page may load from: everything else would need a network.
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
@@ -103,6 +106,84 @@ _DARK_IMAGES_JS = """() => [...document.querySelectorAll('.bd-article img')]
     return {src: img.getAttribute('src'), background: style.backgroundColor,
             filter: style.filter};
   })"""
+
+
+# Everything wider than the column it sits in, measured in the page: the page itself, every
+# display equation, every code or output block, every table. Folded content (drop-downs,
+# <details>) is opened first so that it is measured too. A pixel of slack absorbs rounding.
+_OVERFLOW_JS = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  const shown = e => e.getClientRects().length > 0;
+  const label = e => {
+    const section = e.closest('section[id]');
+    return section ? '#' + section.id : '';
+  };
+  const tex = e => {
+    try {
+      const items = MathJax.startup.document.getMathItemsWithin(e);
+      if (items.length) return items[0].math.trim().replace(/\\s+/g, ' ').slice(0, 70);
+    } catch (error) {}
+    return e.textContent.trim().slice(0, 70);
+  };
+  const found = [];
+  const root = document.documentElement;
+  const article = document.querySelector('article.bd-article');
+  if (root.scrollWidth > root.clientWidth + 1) {
+    // The culprits: the innermost elements reaching past the window, outside any box
+    // that scrolls on its own.
+    const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+    const inScroller = e => {
+      for (let p = e.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
+      return false;
+    };
+    const wide = [...document.body.querySelectorAll('*')].filter(e =>
+      shown(e) && e.getBoundingClientRect().right > root.clientWidth + 1 && !inScroller(e));
+    const innermost = wide.filter(e => !wide.some(o => o !== e && e.contains(o)));
+    const culprits = innermost.slice(0, 5).map(e =>
+      `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} ${label(e)} ` +
+      `"${e.textContent.trim().slice(0, 50)}" (right edge at ` +
+      `${Math.round(e.getBoundingClientRect().right)} px)`);
+    found.push({kind: 'page', where: '', text: culprits.join('; '),
+                width: root.scrollWidth, column: root.clientWidth});
+  }
+  if (!article) return found;
+  article.querySelectorAll('mjx-container[display="true"]').forEach(e => {
+    if (!shown(e)) return;
+    const math = e.querySelector('mjx-math') || e;
+    const width = Math.ceil(math.getBoundingClientRect().width);
+    const column = e.clientWidth;
+    if (width > column + 1)
+      found.push({kind: 'equation', where: label(e), text: tex(e), width, column});
+  });
+  article.querySelectorAll('pre').forEach(e => {
+    if (!shown(e) || e.scrollWidth <= e.clientWidth + 1) return;
+    const line = e.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '');
+    found.push({kind: e.closest('.cell_output, .output') ? 'output' : 'code',
+                where: label(e), text: line.trim().slice(0, 70) + ` (${line.length} chars)`,
+                width: e.scrollWidth, column: e.clientWidth});
+  });
+  article.querySelectorAll('table').forEach(e => {
+    if (!shown(e)) return;
+    const width = Math.ceil(e.getBoundingClientRect().width);
+    const column = article.clientWidth;
+    if (width > column + 1)
+      found.push({kind: 'table', where: label(e),
+                  text: e.textContent.trim().replace(/\\s+/g, ' ').slice(0, 70),
+                  width, column});
+  });
+  return found;
+}"""
+
+# Is the element visible to a reader: displayed, not hidden, with a size, inside the window?
+_ON_SCREEN_JS = """e => {
+  if (!e || !e.getClientRects().length) return false;
+  const style = getComputedStyle(e);
+  if (style.visibility === 'hidden' || Number(style.opacity) === 0) return false;
+  const box = e.getBoundingClientRect();
+  return box.width > 0 && box.height > 0 && box.left >= 0 && box.right <= window.innerWidth + 1
+      && box.top < window.innerHeight && box.bottom > 0;
+}"""
 
 
 @dataclass
@@ -207,7 +288,9 @@ class BrowserLog:
 
 
 @contextmanager
-def offline_page(browser: Browser) -> Iterator[tuple[Page, BrowserLog]]:
+def offline_page(
+    browser: Browser, viewport: dict[str, int] = VIEWPORT
+) -> Iterator[tuple[Page, BrowserLog]]:
     """A fresh browser page that can only load local files, with a log of what went wrong.
 
     Every request whose URL is not ``file:``, ``data:``, ``blob:`` or ``about:`` is recorded
@@ -215,7 +298,7 @@ def offline_page(browser: Browser) -> Iterator[tuple[Page, BrowserLog]]:
     uncaught exceptions and failed local loads go to ``log.errors``.
     """
     log = BrowserLog()
-    context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
+    context = browser.new_context(viewport=viewport, color_scheme="light")
 
     def guard(route: Route) -> None:
         if route.request.url.startswith(LOCAL_SCHEMES):
@@ -264,6 +347,121 @@ class PageReport:
     dark_theme: str
     dark_images: list[dict]
     screenshots: list[Path]
+    layout: LayoutReport
+
+
+PRIMARY_LINKS = ".bd-sidebar-primary .bd-links a"
+SECONDARY_LINKS = ".bd-sidebar-secondary #pst-page-toc-nav a"
+
+
+def _on_screen(page: Page, selector: str) -> bool:
+    """Whether any element matching ``selector`` is visible inside the window."""
+    return any(
+        page.evaluate(_ON_SCREEN_JS, element) for element in page.query_selector_all(selector)
+    )
+
+
+def _click_visible(page: Page, selector: str, problems: list[str], what: str) -> bool:
+    """Click the one visible element matching ``selector``; note a problem if there is none."""
+    buttons = page.locator(f"{selector}:visible")
+    if buttons.count() != 1:
+        problems.append(f"{buttons.count()} visible {what} buttons ({selector}), expected one")
+        return False
+    buttons.first.click()
+    page.wait_for_timeout(300)  # the sidebars slide in
+    return True
+
+
+def check_sidebars(page: Page, viewport: str) -> list[str]:
+    """Open (and close) both sidebars from the buttons a reader sees; what did not work.
+
+    Below 992 px the chapter list (primary sidebar) and the page's contents (secondary) are
+    drawers: the article header's buttons must open each, showing its links on screen, and
+    Escape must close it. On a desktop the chapter list is shown and its button hides and
+    shows it again; the page's contents are shown beside the article.
+    """
+    problems: list[str] = []
+    has_contents = page.locator(SECONDARY_LINKS).count() > 0
+    header = page.query_selector("#pst-header")
+    band = header.bounding_box() if header else None
+    if band and band["height"] > 0:
+        problems.append(f"a header band {band['height']:.0f} px high above the page")
+    if viewport == "desktop":
+        if not _on_screen(page, PRIMARY_LINKS):
+            problems.append("the chapter list is not shown on a desktop")
+        if _click_visible(page, ".primary-toggle", problems, "primary-sidebar"):
+            if _on_screen(page, PRIMARY_LINKS):
+                problems.append("the sidebar button did not hide the chapter list")
+            page.locator(".primary-toggle:visible").first.click()
+            page.wait_for_timeout(300)
+            if not _on_screen(page, PRIMARY_LINKS):
+                problems.append("the sidebar button did not bring the chapter list back")
+        if has_contents and not _on_screen(page, SECONDARY_LINKS):
+            problems.append("the page's contents are not shown beside the article")
+        return problems
+
+    for side, toggle, links, modal, wanted in (
+        ("primary", ".primary-toggle", PRIMARY_LINKS, "#pst-primary-sidebar-modal", True),
+        (
+            "secondary",
+            ".secondary-toggle",
+            SECONDARY_LINKS,
+            "#pst-secondary-sidebar-modal",
+            has_contents,
+        ),
+    ):
+        if not wanted:
+            continue
+        if _on_screen(page, links):
+            problems.append(f"the {side} sidebar is open before its button is pressed")
+        if not _click_visible(page, toggle, problems, f"{side}-sidebar"):
+            continue
+        if not page.locator(f"{modal}[open]").count():
+            problems.append(f"the {side} sidebar's button opened no drawer")
+        elif not _on_screen(page, f"{modal} {links.split(' ', 1)[1]}"):
+            problems.append(f"the {side} sidebar opened, but its links are not on screen")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+        if page.locator(f"{modal}[open]").count():
+            problems.append(f"Escape did not close the {side} sidebar")
+    return problems
+
+
+@dataclass
+class LayoutReport:
+    """What a visit to one page at one screen size found: overflows and sidebars."""
+
+    name: str
+    viewport: str
+    overflows: list[dict]
+    sidebars: list[str]
+    screenshot: Path
+    log: BrowserLog
+
+
+def _measure(
+    page: Page, name: str, viewport: str, screenshot: Path, log: BrowserLog
+) -> LayoutReport:
+    """Measure the open page for overflows (opening its drop-downs), then try its sidebars."""
+    overflows = page.evaluate(_OVERFLOW_JS)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    sidebars = check_sidebars(page, viewport)
+    return LayoutReport(name, viewport, overflows, sidebars, screenshot, log)
+
+
+def visit_layout(browser: Browser, name: str, viewport: str, site: Path = SITE) -> LayoutReport:
+    """Open page ``name`` at screen size ``viewport``, screenshot it, measure it, try its
+    sidebars. (On a desktop :func:`visit` does the same in its own visit.)"""
+    path = site / name
+    with offline_page(browser, VIEWPORTS[viewport]) as (page, log):
+        page.goto(path.as_uri(), wait_until="load")
+        if page.locator("script[src*='mathjax']").count() or static_page(path).math:
+            _wait_for_mathjax(page)
+        page.evaluate("() => document.fonts.ready")
+        shot = screenshot_path(name, f"-{viewport}")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=shot, full_page=True)
+        return _measure(page, name, viewport, shot, log)
 
 
 def screenshot_path(name: str, suffix: str = "") -> Path:
@@ -321,6 +519,7 @@ def visit(browser: Browser, name: str, site: Path = SITE) -> PageReport:
         page.wait_for_timeout(400)  # let the theme's colour transitions finish
         dark = screenshot_path(name, "-dark")
         page.screenshot(path=dark, full_page=True)
+        layout = _measure(page, name, "desktop", light, log)
         return PageReport(
             name=name,
             path=path,
@@ -338,4 +537,5 @@ def visit(browser: Browser, name: str, site: Path = SITE) -> PageReport:
             dark_theme=page.evaluate("() => document.documentElement.dataset.theme"),
             dark_images=page.evaluate(_DARK_IMAGES_JS),
             screenshots=[light, dark],
+            layout=layout,
         )

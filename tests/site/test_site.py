@@ -20,6 +20,7 @@ from sitetools import (
     SITE,
     VIEWPORT,
     WHITE,
+    LayoutReport,
     PageReport,
     offline_page,
     resolve_link,
@@ -42,6 +43,15 @@ LAUNCH_SERVICES = ("binderhub_url", "colab_url")
 LAUNCH_HOSTS = {"binderhub_url": "mybinder.org", "colab_url": "colab.research.google.com"}
 FIRST_YEAR = 2026  # the book's first year: its copyright cannot be older
 SEARCH_TERM = "mixture"  # a word every version of this book uses
+#: Searches whose first result must be a given page: the chapter about the word.
+SEARCH_RANKING = {"bic": "book/model_selection.html"}
+#: What must fit its column on each screen. On a phone, code and output blocks scroll inside
+#: their own box (a line of 80 characters cannot fit 390 px), and so do wide tables; the page
+#: itself and every equation must fit. On a desktop everything must.
+MUST_FIT = {
+    "phone": {"page", "equation"},
+    "desktop": {"page", "equation", "code", "output", "table"},
+}
 SOURCE_SUFFIXES = (".ipynb", ".md")
 
 
@@ -113,6 +123,33 @@ def test_front_page_opens_the_book(site: None, browser: Browser) -> None:
     assert not log.errors and not log.blocked, listing(log.errors + log.blocked)
 
 
+def test_front_page_has_a_title_and_the_pages_an_icon(site: None) -> None:
+    front = (SITE / "index.html").read_text(encoding="utf-8")
+    title = re.search(r"<title>([^<]*)</title>", front)
+    assert title and title.group(1).strip() == CONFIG["title"], "index.html has no title"
+    first = (SITE / f"{toc_files()[0]}.html").read_text(encoding="utf-8")
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', first)
+    assert icon, "the pages have no favicon"
+    assert resolve_link(SITE / f"{toc_files()[0]}.html", icon.group(1))[0].is_file()
+    assert 'href="../genindex.html"' in first, "the general index is linked from no page"
+
+
+def test_bibliography_labels_read_like_the_citations(site: None) -> None:
+    """The text cites "[Bishop, 2006]": the list must label the entry the same way."""
+    page = (SITE / "book" / "bibliography.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>(.*?)<span', page)
+    assert labels, "no labelled entries in the bibliography"
+    odd = [label for label in labels if not re.fullmatch(r".+, \d{4}[a-z]?", label)]
+    assert not odd, f"labels that are not 'Author, year':{listing(odd)}"
+    cited = set()
+    for name in site_pages():
+        text = (SITE / name).read_text(encoding="utf-8")
+        cited |= set(re.findall(r'bibliography\.html#id\d+"[^>]*>([^<]+, \d{4}[a-z]?)</a>', text))
+    assert cited, "no author-year citation found in the pages"
+    unknown = sorted(cited - set(labels))
+    assert not unknown, f"citations whose label the bibliography does not use:{listing(unknown)}"
+
+
 def test_search_works_offline(site: None, browser: Browser, screenshots: Path) -> None:
     """Type a word into the search box of the first page, press Enter, get results."""
     first = SITE / f"{toc_files()[0]}.html"
@@ -133,13 +170,99 @@ def test_search_works_offline(site: None, browser: Browser, screenshots: Path) -
     assert not log.errors and not log.blocked, listing(log.errors + log.blocked)
 
 
+def search_results(browser: Browser, query: str) -> tuple[list[dict], list[str]]:
+    """The results of searching the site for ``query``: link, title, excerpt; and errors."""
+    with offline_page(browser) as (page, log):
+        page.goto((SITE / "search.html").as_uri() + f"?q={query}")
+        page.locator("#search-status, .search-summary").first.wait_for(timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('.search-summary')?.innerText.length > 0",
+            timeout=20_000,
+        )
+        page.wait_for_timeout(500)  # the excerpts are added as the results appear
+        results = page.evaluate(
+            """() => [...document.querySelectorAll('#search-results ul.search > li')].map(li => ({
+                 href: li.querySelector('a').getAttribute('href'),
+                 title: li.querySelector('a').textContent.trim(),
+                 excerpt: (li.querySelector(':scope > p.context') || {}).textContent || '',
+                 description: (li.querySelector(':scope > span') || {}).textContent || ''}))"""
+        )
+    return results, log.errors + log.blocked
+
+
+@pytest.mark.parametrize("query", [SEARCH_TERM, *SEARCH_RANKING])
+def test_search_results_have_excerpts_and_no_repeats(
+    site: None, browser: Browser, query: str
+) -> None:
+    """Offline, every result shows an excerpt (or its object's description); none repeats."""
+    results, errors = search_results(browser, query)
+    assert results, f"searching for {query!r} found nothing"
+    assert not errors, listing(errors)
+    bare = [r["title"] for r in results if not (r["excerpt"] or r["description"])]
+    assert not bare, f"results with no excerpt:{listing(bare)}"
+    keys = [(r["href"].split("#")[0], r["title"]) for r in results]
+    repeats = sorted({key for key in keys if keys.count(key) > 1})
+    assert not repeats, f"results listed more than once:{listing(repeats)}"
+    words = [w for w in re.split(r"\W+", query.lower()) if w]
+    missing = [
+        r["title"]
+        for r in results
+        if r["excerpt"] and not any(w in r["excerpt"].lower() for w in words)
+    ]
+    assert not missing, f"excerpts without the word searched for:{listing(missing)}"
+
+
+@pytest.mark.parametrize("query", SEARCH_RANKING)
+def test_search_ranks_the_chapter_about_the_word_first(
+    site: None, browser: Browser, query: str
+) -> None:
+    results, _ = search_results(browser, query)
+    first = results[0]["href"].split("#")[0] if results else None
+    expected = SEARCH_RANKING[query]
+    assert first == expected, (
+        f"searching for {query!r}: first result {first}, expected {expected}; all:"
+        + listing(r["title"] for r in results[:5])
+    )
+
+
+# --- every page, on a phone and on a desktop -------------------------------------------
+
+
+def _overflow(item: dict) -> str:
+    where = f" under {item['where']}" if item["where"] else ""
+    return (
+        f"{item['kind']}{where}: {item['width']} px in a column of {item['column']} px: "
+        f"{item['text']}"
+    )
+
+
+def test_nothing_is_wider_than_its_column(layout: LayoutReport) -> None:
+    """No page, equation (or, on a desktop, code block, output or table) needs sideways
+    scrolling. An equation that fails is broken over lines with ``aligned`` in its
+    chapter; a code line is kept to about 80 characters (CONTRIBUTING.md)."""
+    wide = [item for item in layout.overflows if item["kind"] in MUST_FIT[layout.viewport]]
+    assert not wide, f"wider than the column on a {layout.viewport}:" + listing(
+        map(_overflow, wide)
+    )
+
+
+def test_sidebars_open_from_the_visible_buttons(layout: LayoutReport) -> None:
+    assert not layout.sidebars, f"on a {layout.viewport}:{listing(layout.sidebars)}"
+
+
+def test_no_console_errors_on_any_screen(layout: LayoutReport) -> None:
+    assert not (layout.log.errors or layout.log.blocked), listing(
+        layout.log.errors + layout.log.blocked
+    )
+
+
 # --- every page ------------------------------------------------------------------------
 
 
 def test_math_is_typeset_offline(report: PageReport) -> None:
     if report.math_elements:
-        assert report.mathjax_version and report.mathjax_version.startswith("3."), (
-            f"{report.math_elements} math elements but MathJax 3 never started "
+        assert report.mathjax_version and report.mathjax_version.startswith("4."), (
+            f"{report.math_elements} math elements but MathJax 4 never started "
             "(is book/_vendor/mathjax in html_static_path?)"
         )
         assert not report.untypeset_math, f"math left as TeX:{listing(report.untypeset_math)}"
@@ -154,6 +277,19 @@ def test_math_is_typeset_offline(report: PageReport) -> None:
 def test_images_load(report: PageReport) -> None:
     broken = [image["src"] for image in report.images if image["width"] == 0]
     assert not broken, f"images that did not load:{listing(broken)}"
+
+
+def test_images_have_alt_text(report: PageReport) -> None:
+    """Every image, the frames of an animation included, says what it shows (alt text:
+    cell metadata for a figure, CONTRIBUTING.md). Read from the built file."""
+    html = report.path.read_text(encoding="utf-8")
+    article = html[html.find("<article") : html.find("</article>")]
+    missing = [
+        tag[:120]
+        for tag in re.findall(r"<img\b[^>]*>", article)
+        if not re.search(r'\balt="[^"]+"', tag)
+    ]
+    assert not missing, f"images without alt text:{listing(missing)}"
 
 
 def test_internal_links_resolve(report: PageReport) -> None:
@@ -229,6 +365,23 @@ def test_repository_download_and_launch_buttons(report: PageReport) -> None:
     assert colab in hrefs, f"no Colab button to {colab}"
 
 
+def test_chapters_say_how_to_run_them(report: PageReport) -> None:
+    """Every notebook page tells the reader how to get the notebook and gmmlib and run it."""
+    source = source_of(report.name)
+    html = report.path.read_text(encoding="utf-8")
+    note = re.search(r'<details class="gmm-run-chapter">(.*?)</details>', html, re.S)
+    if source is None or source.suffix != ".ipynb":
+        assert note is None, "a 'Run this chapter' note on a page that is not a notebook"
+        return
+    assert note, "no 'Run this chapter yourself' note"
+    text = note.group(1)
+    assert "make lab" in text and source.relative_to(ROOT).as_posix() in text
+    if REPOSITORY:
+        assert f"git clone {REPOSITORY}" in text and f"git+{REPOSITORY}@{BRANCH}" in text
+    else:
+        assert "github.com" not in text, "a repository named in the note, but none is set"
+
+
 def test_launch_services_match_the_repository_setting() -> None:
     configured = [key for key in LAUNCH_SERVICES if LAUNCH.get(key)]
     if not REPOSITORY:
@@ -236,4 +389,6 @@ def test_launch_services_match_the_repository_setting() -> None:
         return
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY), REPOSITORY
     for key in LAUNCH_SERVICES:
-        assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH.get(key, "")), f"{key}: {LAUNCH.get(key)!r}"
+        assert re.fullmatch(r"https://[a-z0-9.-]+", LAUNCH.get(key, "")), (
+            f"{key}: {LAUNCH.get(key)!r}"
+        )
