@@ -56,13 +56,30 @@ def test_a_false_claim_fails_nbval_and_a_true_one_passes(tmp_path: Path) -> None
     report = tmp_path / "report.xml"
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
-            "--nbval-sanitize-with", str(SANITIZE), "-p", "no:randomly",
-            "-p", "no:cacheprovider", "-p", "no:xdist", f"--junitxml={report}", "-q",
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(SANITIZE),
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            f"--junitxml={report}",
+            "-q",
             f"--rootdir={tmp_path}",
-            "claim_holds.ipynb", "claim_is_false.ipynb",
+            "claim_holds.ipynb",
+            "claim_is_false.ipynb",
         ],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 1, result.stdout + result.stderr  # 1: some tests failed
 
@@ -70,9 +87,7 @@ def test_a_false_claim_fails_nbval_and_a_true_one_passes(tmp_path: Path) -> None
     for case in ElementTree.parse(report).iter("testcase"):
         failure = case.find("failure")
         message = "" if failure is None else (failure.text or "") + failure.get("message", "")
-        outcomes.setdefault(case.get("classname", ""), []).append(
-            (case.get("name", ""), message)
-        )
+        outcomes.setdefault(case.get("classname", ""), []).append((case.get("name", ""), message))
     holds = next(cases for name, cases in outcomes.items() if "claim_holds" in name)
     false = next(cases for name, cases in outcomes.items() if "claim_is_false" in name)
 
