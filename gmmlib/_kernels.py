@@ -208,7 +208,7 @@ def unpack_upper(packed: np.ndarray, n_features: int) -> np.ndarray:
 class RowBall(NamedTuple):
     """A ball that holds every row of a data set: its ``centre`` (d,) and ``radius``.
 
-    It decides the form of each ``full`` component (:class:`Components`): statistics
+    It decides the form of each ``full`` component (the kernels' ``Components``): statistics
     computed with the same ball have the same reference points, so those of the blocks of
     one data set (Dask) add up. :func:`bounding_ball` finds one.
     """

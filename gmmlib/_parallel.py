@@ -142,7 +142,7 @@ def _one_thread(user_api: str | None) -> Iterator[None]:
 def one_blas_thread() -> contextlib.AbstractContextManager[None]:
     """Context in which BLAS runs on one thread (re-entrant; nested contexts cost nothing).
 
-    The chunks are the parallelism (one BLAS thread per chunk, see :func:`ordered_map`), and
+    The chunks are the parallelism (one BLAS thread per chunk, see ``ordered_map``), and
     each chunk's matrix products are too small to split further: splitting them costs more
     than it gains, and far more when the cores are busy (``benchmarks/bench_em.py``).
     """

@@ -346,7 +346,7 @@ def weighted_total(values: da.Array, sample_weight: da.Array | None = None) -> t
 
 
 # ----------------------------------------------------------------------------------- cluster
-#: Environment of every worker process: one BLAS/OpenMP thread (a worker runs one task per
+#: The environment of every worker process. One BLAS/OpenMP thread (a worker runs one task per
 #: thread, and tasks are the parallelism), and glibc's own malloc tuning. Dask's nanny sets
 #: ``MALLOC_TRIM_THRESHOLD_=65536`` so that workers hand freed memory back to the system at
 #: once; that also fixes glibc's mmap threshold at 128 KiB, so every scratch buffer of the

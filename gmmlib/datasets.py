@@ -26,7 +26,14 @@ from sklearn.datasets import make_blobs, make_moons
 
 from ._validation import is_integer
 
-__all__ = ["blobs", "stretched_blobs", "moons", "gaussian_clusters"]
+__all__ = [
+    "blobs",
+    "gaussian_clusters",
+    "moons",
+    "stretched_blobs",
+    "write_gaussian_clusters",
+    "write_npy",
+]
 
 
 def _check_n_samples(n_samples: int) -> int:

@@ -464,7 +464,7 @@ def plot_criteria(
     Parameters
     ----------
     table : DataFrame
-        Like :attr:`gmmlib.selection.ModelSelection.table`: columns ``n_components``,
+        Like the ``table`` of a :class:`gmmlib.selection.ModelSelection`: columns ``n_components``,
         ``covariance_type``, the criteria, and optionally ``degenerate``.
     ax : Axes, optional
     criteria : sequence of str, optional
@@ -782,16 +782,27 @@ def plot_digits(
     return shown
 
 
-def animation_html(animation: FuncAnimation, *, default_mode: str = "once") -> str:
+def animation_html(
+    animation: FuncAnimation, *, default_mode: str = "once", alt: str | None = None
+) -> str:
     """The animation as HTML with a frame player, ready for ``IPython.display.HTML``.
 
     Matplotlib's :meth:`~matplotlib.animation.Animation.to_jshtml`, made fit for a book
     that is read offline and checked by nbval: its link to a Font Awesome stylesheet on a
     CDN is dropped (the book's theme ships Font Awesome, which draws the player's buttons),
     and the random element id it draws on every call is replaced by a hash of the frames,
-    so running the notebook again gives identical output.
+    so running the notebook again gives identical output. ``alt`` is the frame image's
+    alternative text, for readers who cannot see it (a book's figures all need one).
     """
     html = animation.to_jshtml(default_mode=default_mode)
+    if alt is not None:
+        escaped = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        html = re.sub(
+            r'<img id="_anim_img[0-9a-f]*"',
+            lambda match: f'{match.group(0)} alt="{escaped}"',
+            html,
+            count=1,
+        )
     html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*', "", html)
     random_ids = set(re.findall(r"_anim_img([0-9a-f]{32})", html))
     for random_id in random_ids:

@@ -299,7 +299,7 @@ class PseudoCounts(NamedTuple):
     covariance_count: float
 
 
-#: Maximum likelihood: nothing added.
+#: The pseudo-counts of maximum likelihood, which adds nothing.
 NO_PSEUDO_COUNTS = PseudoCounts(0.0, 0.0, 0.0, 0.0, 0.0)
 
 
@@ -327,8 +327,9 @@ def pseudo_counts(
     :math:`\frac{\kappa_p N_k}{N_k + \kappa_p}(\bar x_k - \mu_p)(\bar x_k - \mu_p)^\top`, so
 
     .. math::
-        \Sigma_k = \frac{\Psi_p + S_k + \frac{\kappa_p N_k}{N_k+\kappa_p}
-        (\bar x_k-\mu_p)(\bar x_k-\mu_p)^\top}{N_k + \nu_p + d + 2}.
+        \Sigma_k = \frac{B_k}{N_k + \nu_p + d + 2}, \qquad
+        B_k = \Psi_p + S_k + \tfrac{\kappa_p N_k}{N_k+\kappa_p}
+        (\bar x_k-\mu_p)(\bar x_k-\mu_p)^\top.
 
     The maximum-likelihood :math:`S_k / N_k` gets :math:`\Psi_p` added to the scatter and
     :math:`\nu_p + d + 2` to the count (the :math:`d + 1` from the inverse Wishart, the

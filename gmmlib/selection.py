@@ -49,7 +49,14 @@ from .mixture import GaussianMixture
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["select_model", "ModelSelection", "degenerate_components", "flat_directions"]
+__all__ = [
+    "DEGENERATE_RTOL",
+    "FLAT_RTOL",
+    "ModelSelection",
+    "degenerate_components",
+    "flat_directions",
+    "select_model",
+]
 
 CRITERIA = ("bic", "aic", "icl", "cv")
 
@@ -424,7 +431,8 @@ class ModelSelection:
         return ModelSelection(self.table, self.estimators_, criterion)
 
     def plot(self, ax: Any = None) -> Any:
-        """Plot the criterion against the number of components (see :func:`plot_criteria`).
+        """Plot the criterion against the number of components
+        (see :func:`~gmmlib.plotting.plot_criteria`).
 
         BIC, AIC and ICL are drawn together for ``criterion`` ``"bic"``, ``"aic"`` or
         ``"icl"``; the held-out log-likelihood alone for ``"cv"``.

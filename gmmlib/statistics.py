@@ -458,7 +458,7 @@ def needs_recentring(stats: SufficientStatistics) -> bool:
     when the ratio exceeds :data:`_CANCELLATION_LIMIT` for a component that holds any
     weight, the statistics should be gathered again about
     :attr:`~SufficientStatistics.weighted_means`
-    (:func:`em_loop` does). That happens when a component is tight compared with its
+    (:func:`gmmlib.em.em_loop` does). That happens when a component is tight compared with its
     distance from the reference points, for example right after a start far from the data.
     """
     within = _diagonal(

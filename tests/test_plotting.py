@@ -1,6 +1,7 @@
 """gmmlib.plotting: geometry of the ellipses, what gets drawn, and that nothing is fitted."""
 
 import copy
+import re
 
 import matplotlib
 
@@ -502,3 +503,13 @@ def test_scikit_learns_bayesian_mixture_is_drawn_like_any_fitted_mixture(covaria
     assert points.get_offsets().shape == (300, 2)
     regions = plotting.plot_decision_regions(model, X, ax=axes[2])
     assert regions.points.get_offsets().shape == (300, 2)
+
+
+def test_animation_html_carries_alternative_text():
+    """The animation's frame had no alt text (the site test found it, issue 25)."""
+    from gmmlib.plotting import animate_em, animation_html
+
+    X = np.random.RandomState(0).normal(size=(40, 2))
+    history = em.em_history(X, np.full(2, 0.5), X[:2], np.stack([np.eye(2)] * 2), "full", n_iter=2)
+    html = animation_html(animate_em(X, history, max_frames=2), alt='EM on "two" groups')
+    assert re.search(r'<img id="_anim_img[0-9a-f]+" alt="EM on &quot;two&quot; groups"', html)
