@@ -36,3 +36,17 @@ def fit_quietly(model, X, sample_weight=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(X) if sample_weight is None else model.fit(X, sample_weight=sample_weight)
+
+
+def random_covariances(rng, n_components: int, n_features: int, covariance_type: str, ridge: float):
+    """Covariances stored as ``covariance_type``, drawn from ``rng``: ``full``, K random
+    matrices F F^T + ridge I; ``tied``, the first of them; ``diag``, their diagonals;
+    ``spherical``, the diagonals' means."""
+    factors = rng.normal(size=(n_components, n_features, n_features))
+    full = factors @ np.swapaxes(factors, 1, 2) + ridge * np.eye(n_features)
+    return {
+        "full": full,
+        "tied": full[0],
+        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
+        "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]

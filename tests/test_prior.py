@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import random_covariances
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
@@ -428,14 +429,7 @@ def test_log_prior_is_the_sum_of_scipys_log_densities(covariance_type, seed):
     assert prior == given_fields  # every field given: nothing left to the defaults
     weights = rng.dirichlet(np.ones(K))
     means = rng.normal(size=(K, d))
-    factors = rng.normal(size=(K, d, d))
-    full = factors @ np.swapaxes(factors, 1, 2) + 0.5 * np.eye(d)
-    covariances = {
-        "full": full,
-        "tied": full[0],
-        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
-        "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
-    }[covariance_type]
+    covariances = random_covariances(rng, K, d, covariance_type, ridge=0.5)
     ours = log_prior(weights, means, covariances, prior, covariance_type)
     reference = scipy_log_prior(weights, means, covariances, prior, covariance_type)
     assert ours == pytest.approx(reference, rel=1e-10, abs=1e-10)

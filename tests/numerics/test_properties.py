@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import fit_quietly
+from _helpers import fit_quietly, random_covariances
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -30,14 +30,7 @@ def random_parameters(seed: int, X: np.ndarray, n_components: int, covariance_ty
     d = X.shape[1]
     weights = rng.dirichlet(np.ones(n_components))
     means = X[rng.choice(len(X), n_components, replace=False)]
-    factors = rng.normal(size=(n_components, d, d))
-    full = factors @ np.swapaxes(factors, 1, 2) + 0.1 * np.eye(d)
-    covariances = {
-        "full": full,
-        "tied": full[0],
-        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
-        "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
-    }[covariance_type]
+    covariances = random_covariances(rng, n_components, d, covariance_type, ridge=0.1)
     return weights, means, covariances
 
 
