@@ -21,42 +21,54 @@ ROOT = Path(__file__).resolve().parent.parent
 OPTIONAL = ("matplotlib", "tqdm", "dask", "distributed")
 
 
-def loaded_after(code: str) -> list[str]:
-    """The top-level modules (and gmmlib's own modules) loaded by ``code`` in a fresh
-    interpreter."""
+#: The lazy names, in the order one interpreter touches them (plotting, the heaviest, last).
+LAZY = ("select_model", "ModelSelection", "selection", "dask", "plotting")
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, set[str]]:
+    """In one fresh interpreter: the top-level modules (and gmmlib's own) loaded by ``import
+    gmmlib`` (key ``"import"``), then by touching each of :data:`LAZY` in turn, cumulatively."""
     program = (
-        f"{code}\nimport json, sys\n"
-        "names = {m if m.startswith('gmmlib.') else m.split('.')[0] for m in sys.modules}\n"
-        "print(json.dumps(sorted(names)))"
+        "import json, sys\n"
+        "def names():\n"
+        "    return sorted({m if m.startswith('gmmlib.') else m.split('.')[0]\n"
+        "                   for m in sys.modules})\n"
+        "import gmmlib\n"
+        "steps = {'import': names()}\n"
+        f"for name in {LAZY!r}:\n"
+        "    getattr(gmmlib, name)\n"
+        "    steps[name] = names()\n"
+        "print(json.dumps(steps))"
     )
     output = subprocess.run(
         [sys.executable, "-c", program], check=True, capture_output=True, text=True
     ).stdout
-    return json.loads(output.splitlines()[-1])
+    return {step: set(names) for step, names in json.loads(output.splitlines()[-1]).items()}
 
 
-def test_import_gmmlib_loads_no_optional_dependency():
-    loaded = loaded_after("import gmmlib")
-    assert not set(OPTIONAL) & set(loaded)
-    assert not {"gmmlib.plotting", "gmmlib.selection", "gmmlib.dask"} & set(loaded)
-    assert {"gmmlib.mixture", "gmmlib.em", "numpy", "scipy", "sklearn"} <= set(loaded)
+def test_import_gmmlib_loads_no_optional_dependency(loaded):
+    assert not set(OPTIONAL) & loaded["import"]
+    assert not {"gmmlib.plotting", "gmmlib.selection", "gmmlib.dask"} & loaded["import"]
+    assert {"gmmlib.mixture", "gmmlib.em", "numpy", "scipy", "sklearn"} <= loaded["import"]
 
 
 @pytest.mark.parametrize(
     ("name", "module", "dependencies"),
     [
-        ("plotting", "gmmlib.plotting", {"matplotlib"}),
         ("select_model", "gmmlib.selection", set()),
         ("ModelSelection", "gmmlib.selection", set()),
         ("selection", "gmmlib.selection", set()),
         ("dask", "gmmlib.dask", set()),  # Dask itself is imported when a function needs it
+        ("plotting", "gmmlib.plotting", {"matplotlib"}),
     ],
 )
-def test_the_lazy_names_load_on_first_access(name, module, dependencies):
-    loaded = set(loaded_after(f"import gmmlib\ngmmlib.{name}"))
-    assert module in loaded and dependencies <= loaded
+def test_the_lazy_names_load_on_first_access(loaded, name, module, dependencies):
+    before = loaded[LAZY[LAZY.index(name) - 1]] if LAZY.index(name) else loaded["import"]
+    new = loaded[name] - before
+    assert module in loaded[name] and dependencies <= new
     # each loads what it needs and nothing the others need
-    assert not (set(OPTIONAL) - dependencies) & loaded
+    assert not (set(OPTIONAL) - dependencies) & new
 
 
 def test_the_lazy_names_are_the_modules_objects():
