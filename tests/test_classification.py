@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+from sklearn.utils.estimator_checks import check_estimator
 
 from gmmlib.classification import MixtureClassifier
 
@@ -76,6 +77,10 @@ def test_bad_input():
         clf.sample(5, 7)
     with pytest.raises(ValueError):
         clf.predict(X[:, :1])
+
+
+def test_check_estimator_passes_for_the_mixture_classifier():
+    check_estimator(MixtureClassifier())
 
 
 # ------------------------------------------------------- no silent wrong answers (issue 21)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import GaussianMixture
-from gmmlib import dask as _dask
-from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
+from gmmlib import COVARIANCE_TYPES, GaussianMixture
+from gmmlib import dask as gmm_dask
 from gmmlib.datasets import gaussian_clusters
+from gmmlib.mixture import precisions_of_variances
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -135,14 +135,14 @@ def test_float32_stays_float32(data):
 
 def test_initialisation_reads_only_a_sample(data, monkeypatch):
     seen = []
-    original = _dask.sample_rows
+    original = gmm_dask.sample_rows
 
     def spy(X, n_rows, *args):
         rows, weight = original(X, n_rows, *args)
         seen.append(len(rows))
         return rows, weight
 
-    monkeypatch.setattr(_dask, "sample_rows", spy)
+    monkeypatch.setattr(gmm_dask, "sample_rows", spy)
     model = GaussianMixture(3, max_iter=2, random_state=0, init_sample_size=300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -312,11 +312,11 @@ def test_a_local_cluster_leaves_this_process_on_all_its_cores(monkeypatch):
     pytest.importorskip("distributed")
     from distributed import Client
 
-    from gmmlib._parallel import effective_n_jobs
+    from gmmlib.statistics import effective_n_jobs
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     with dask.config.set(scheduler="threads"):
-        with _dask.local_cluster(1, memory_limit="400MiB") as cluster, Client(cluster) as client:
+        with gmm_dask.local_cluster(1, memory_limit="400MiB") as cluster, Client(cluster) as client:
             assert "OMP_NUM_THREADS" not in __import__("os").environ
             assert effective_n_jobs() == effective_n_jobs(-1)
             (threads,) = client.run(

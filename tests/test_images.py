@@ -1,8 +1,5 @@
 """Tests for gmmlib.images: pixels to features and back."""
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest

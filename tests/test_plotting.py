@@ -1,33 +1,24 @@
-"""gmmlib.plotting: geometry of the ellipses, what gets drawn, and that nothing is fitted."""
+"""gmmlib.plotting: geometry of the ellipses, what gets drawn, the animation of EM (the
+first chapters' pictures among them), and that nothing is fitted."""
 
 import copy
+import os
 import re
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.animation import FuncAnimation
+from _helpers import covariance_matrices, model_covariance_matrices
+from matplotlib.animation import AbstractMovieWriter, FuncAnimation
 from matplotlib.colors import to_rgba
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
-from threadpoolctl import threadpool_limits
 
-from gmmlib import GaussianMixture, em, plotting
+from gmmlib import COVARIANCE_TYPES, GaussianMixture, em, plotting
 from gmmlib.datasets import stretched_blobs
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # Small fits run faster on one BLAS thread, and much faster on a busy machine.
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -60,16 +51,6 @@ def _boundary_distances(patch, mean, covariance_matrix):
     outline = patch.get_patch_transform().transform(np.column_stack([np.cos(t), np.sin(t)]))
     diff = outline - mean
     return np.sqrt(np.einsum("ij,jk,ik->i", diff, np.linalg.inv(covariance_matrix), diff))
-
-
-def _covariance_matrix(covariances, covariance_type, k):
-    """Component ``k``'s covariance as a 2x2 matrix, written out per storage type."""
-    c = np.asarray(covariances)
-    if covariance_type == "full":
-        return c[k]
-    if covariance_type == "tied":
-        return c
-    return np.diag(c[k]) if covariance_type == "diag" else c[k] * np.eye(2)
 
 
 def _freeze(model):
@@ -169,7 +150,7 @@ def test_plot_gmm_ellipses_trace_the_components_covariances(models, X, covarianc
     assert len(ax.patches) == 12 and len(ax.collections) == 1
     assert drawn.points.get_offsets().shape == (400, 2)
     for k, patches in enumerate(drawn.ellipses):
-        matrix = _covariance_matrix(model.covariances_, covariance_type, k)
+        matrix = model_covariance_matrices(model)[k]
         for n, patch in zip((1, 2, 3), patches, strict=True):
             assert patch.center == pytest.approx(tuple(model.means_[k]))
             np.testing.assert_allclose(
@@ -313,6 +294,57 @@ def test_plot_decision_regions_one_component_has_no_boundary(X):
         plotting.plot_decision_regions(model, X, resolution=1)
 
 
+# ------------------------------------------------- k-means regions: the centres' Voronoi cells
+
+
+@pytest.fixture(scope="module")
+def fitted(X):
+    """A k-means of the plotting data, and the data."""
+    return KMeans(4, n_init=1, random_state=0).fit(X), X
+
+
+def test_kmeans_regions_are_the_voronoi_cells_of_its_centres(fitted):
+    kmeans, X = fitted
+    _, ax = plt.subplots()
+    drawn = plotting.plot_decision_regions(kmeans, X, ax=ax, resolution=40)
+    np.testing.assert_allclose(drawn.centres.get_offsets(), kmeans.cluster_centers_)
+    np.testing.assert_array_equal(drawn.points.get_array(), kmeans.labels_)
+    np.testing.assert_allclose(drawn.regions.levels, np.arange(5) - 0.5)
+    np.testing.assert_allclose(drawn.boundaries.levels, [0.5, 1.5, 2.5])
+    # The borders drawn lie on the Voronoi edges: each vertex is (to one grid step) as
+    # far from its nearest centre as from the second nearest.
+    step = np.hypot(*(1.2 * np.ptp(X, axis=0) / 39))
+    vertices = np.vstack([path.vertices for path in drawn.boundaries.get_paths()])
+    assert len(vertices) > 20
+    distances = np.sort(
+        np.linalg.norm(vertices[:, None] - kmeans.cluster_centers_, axis=-1), axis=1
+    )
+    assert np.all(distances[:, 1] - distances[:, 0] <= step)
+    plt.close("all")
+
+
+def test_kmeans_regions_never_fit_the_model(fitted):
+    kmeans, X = fitted
+    centres = kmeans.cluster_centers_.copy()
+    plotting.plot_decision_regions(kmeans, X[:50], resolution=10)
+    np.testing.assert_array_equal(kmeans.cluster_centers_, centres)
+    plt.close("all")
+
+
+def test_unfitted_kmeans_is_refused_with_a_clear_message(fitted):
+    _, X = fitted
+    with pytest.raises(ValueError, match="fit the model before plotting"):
+        plotting.plot_decision_regions(KMeans(3), X)
+
+
+def test_kmeans_on_three_features_is_refused(fitted):
+    _, X = fitted
+    X3 = np.column_stack([X, X[:, 0]])
+    kmeans = KMeans(2, n_init=1, random_state=0).fit(X3)
+    with pytest.raises(ValueError, match="shape"):
+        plotting.plot_decision_regions(kmeans, X)
+
+
 # --------------------------------------------------------------------------- criteria
 
 
@@ -371,6 +403,34 @@ def _history(X, covariance_type, n_components=3, n_iter=20):
     return em.em_history(X, *start, covariance_type, n_iter=n_iter)
 
 
+class Recorder(AbstractMovieWriter):
+    """A movie writer that writes nothing: ``anim.save(os.devnull, writer=recorder)`` draws
+    every frame as saving a movie does, and the recorder keeps ``look(figure)`` from before
+    the first frame and after each one (``seen``), and the figure (``fig``)."""
+
+    def __init__(self, look=lambda figure: None):
+        super().__init__()
+        self.look = look
+        self.seen: list = []
+
+    def setup(self, fig, outfile, dpi=None):
+        super().setup(fig, outfile, dpi)
+        self.seen.append(self.look(fig))
+
+    def grab_frame(self, **savefig_kwargs):
+        self.seen.append(self.look(self.fig))
+
+    def finish(self):
+        pass
+
+
+def record(anim: FuncAnimation, look=lambda figure: None) -> Recorder:
+    """Draw every frame of ``anim`` through matplotlib's public saving path."""
+    recorder = Recorder(look)
+    anim.save(os.devnull, writer=recorder)
+    return recorder
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_animate_em_runs_few_frames_and_ends_on_the_last_state(X, covariance_type):
     history = _history(X, covariance_type)
@@ -381,10 +441,11 @@ def test_animate_em_runs_few_frames_and_ends_on_the_last_state(X, covariance_typ
     html = anim.to_jshtml()  # draws every frame
     assert html.count("data:image/png;base64") == len(frames)
 
-    data_ax = anim._fig.axes[0]
+    figure = record(anim).fig  # every frame drawn again: it ends on the last
+    data_ax = figure.axes[0]
     final = history[-1]
     assert len(data_ax.patches) == 3 * 2
-    matrices = [_covariance_matrix(final.covariances, covariance_type, k) for k in range(3)]
+    matrices = covariance_matrices(final.covariances, covariance_type, 3, 2)
     for k in range(3):
         patch = data_ax.patches[2 * k]
         np.testing.assert_allclose(
@@ -395,7 +456,7 @@ def test_animate_em_runs_few_frames_and_ends_on_the_last_state(X, covariance_typ
     np.testing.assert_allclose(
         data_ax.collections[0].get_facecolor()[:, :3], np.exp(log_resp) @ colours, atol=1e-9
     )
-    curve = anim._fig.axes[1].lines
+    curve = figure.axes[1].lines
     np.testing.assert_allclose(curve[0].get_ydata(), [s.mean_log_likelihood for s in history])
     assert curve[1].get_xdata()[0] == 20
 
@@ -404,13 +465,13 @@ def test_animate_em_on_given_axes_puts_the_likelihood_in_the_title(X):
     history = _history(X, "full", n_iter=3)
     fig, ax = plt.subplots()
     anim = plotting.animate_em(X, history, ax=ax)
-    assert anim._fig is fig and len(fig.axes) == 1
     assert list(anim.new_frame_seq()) == [0, 1, 2, 3]
     assert ax.get_title().startswith("iteration 0, mean log-likelihood")
     anim.to_jshtml()
     assert (
         ax.get_title() == f"iteration 3, mean log-likelihood {history[3].mean_log_likelihood:.3f}"
     )
+    assert record(anim).fig is fig and len(fig.axes) == 1
 
 
 def test_animate_em_refuses_bad_input(X):
@@ -426,10 +487,52 @@ def test_animate_em_refuses_bad_input(X):
         plotting.animate_em(X, history, max_frames=0)
 
 
-def test_frames_are_thinned_geometrically():
-    frames = plotting._frame_indices(101, 6)
+def test_frames_are_thinned_geometrically(X):
+    anim = plotting.animate_em(X, _history(X, "full", n_iter=100), max_frames=6)
+    frames = list(anim.new_frame_seq())
     assert frames[0] == 0 and frames[-1] == 100 and len(frames) <= 6
     assert np.all(np.diff(frames) > 0) and np.all(np.diff(np.diff(frames)) >= 0)
+    assert len(record(anim).seen) == 1 + len(frames)  # each of them is drawn
+
+
+@pytest.mark.parametrize(
+    ("made_with", "claimed"), [("full", "diag"), ("diag", "full"), ("spherical", "tied")]
+)
+def test_animate_em_names_a_wrong_covariance_type(X, made_with, claimed):
+    history = _history(X, made_with, n_iter=15)
+    with pytest.raises(ValueError, match="covariance_type"):
+        plotting.animate_em(X, history, claimed)
+
+
+def axis_limits(figure) -> tuple:
+    """The data panel's x and y limits, and the log-likelihood panel's y limits."""
+    data_ax, curve_ax = figure.axes
+    return (data_ax.get_xlim(), data_ax.get_ylim()), curve_ax.get_ylim()
+
+
+def test_animate_em_axes_stay_fixed_and_a_low_start_does_not_stretch_the_curve(X):
+    history = list(_history(X, "full", n_iter=15))
+    # a start far below the rest of the run
+    history[0] = history[0]._replace(mean_log_likelihood=history[1].mean_log_likelihood - 1e3)
+    anim = plotting.animate_em(X, history, "full", max_frames=5)
+    recorder = record(anim, axis_limits)
+    data_ax, curve_ax = recorder.fig.axes
+    (limits, (bottom, top)), *after_each_frame = recorder.seen
+    rest = [s.mean_log_likelihood for s in history[1:]]
+    assert bottom > history[0].mean_log_likelihood
+    assert bottom <= min(rest) and top >= max(rest)
+    assert top - bottom < 2 * (max(rest) - min(rest)) + 1e-9
+    assert any("iteration 0" in t.get_text() for t in curve_ax.texts)
+    assert len(after_each_frame) == len(list(anim.new_frame_seq()))
+    for frame_limits, frame_curve_limits in after_each_frame:
+        assert frame_limits == limits
+        assert frame_curve_limits == (bottom, top)
+
+
+def test_animate_em_default_figure_is_large(X):
+    anim = plotting.animate_em(X, _history(X, "full", n_iter=15), "full")
+    width, height = record(anim).fig.get_size_inches()
+    assert width >= 9 and height >= 4
 
 
 # --------------------------------------------------------------------------- digits

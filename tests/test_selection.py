@@ -3,30 +3,22 @@
 import warnings
 from types import SimpleNamespace
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import model_covariance_matrices
 from sklearn.datasets import make_blobs, make_moons
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from gmmlib import GaussianMixture, selection
 from gmmlib.selection import ModelSelection, degenerate_components, select_model
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 COLUMNS = (
     "n_components covariance_type n_parameters log_likelihood bic aic icl converged degenerate"
 ).split()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with threadpool_limits(1):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +88,8 @@ def test_repeated_values_do_not_select_a_degenerate_model(make):
     assert not table.loc[result.best_index_, "degenerate"]
     best = result.best_estimator_
     assert not degenerate_components(best, X).any()
-    smallest_variance = min(np.linalg.eigvalsh(c).min() for c in _matrices(best))
+    smallest_variance = min(np.linalg.eigvalsh(c).min() for c in model_covariance_matrices(best))
     assert smallest_variance > 1e-2
-
-
-def _matrices(model):
-    c = model.covariances_
-    return c if model.covariance_type == "full" else [v * np.eye(2) for v in c]
 
 
 # --------------------------------------------------------------------------- the table
@@ -170,10 +157,24 @@ def test_plot_draws_the_criteria(moons):
 
 # --------------------------------------------------------------------------- restarts
 
+#: The seeds select_model(random_state=0) gives the four starts of its one candidate (one
+#: covariance type, no folds): it draws them all at once, by covariance type, split, size.
+FOUR_STARTS = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=(1, 4))
+
+
+def eight_full_components(X) -> SimpleNamespace:
+    """select_model's fit of one candidate, 8 full components from the four starts fitted
+    with GaussianMixture's defaults (max_iter=100): its model, log-likelihood and flag."""
+    result = select_model(X, [8], ("full",), n_init=4, max_iter=100, random_state=0)
+    (row,) = result.table.itertuples()
+    return SimpleNamespace(
+        model=result.estimators_[0], log_likelihood=row.log_likelihood, degenerate=row.degenerate
+    )
+
 
 def test_each_candidate_keeps_the_best_of_its_starts(moons):
-    seeds = np.array([[11, 12, 13, 14]])
-    (kept,) = selection._fit_path(moons, None, None, [8], "full", seeds, {}, 1e-8)
+    seeds = FOUR_STARTS
+    kept = eight_full_components(moons)
     each = [
         GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) * len(moons)
         for s in seeds[0]
@@ -185,7 +186,7 @@ def test_each_candidate_keeps_the_best_of_its_starts(moons):
 
 
 def test_a_collapsed_start_loses_to_any_sound_one(moons, monkeypatch):
-    seeds = np.array([[11, 12, 13, 14]])
+    seeds = FOUR_STARTS
     each = [GaussianMixture(8, random_state=int(s)).fit(moons).score(moons) for s in seeds[0]]
     best_seed = int(seeds[0][np.argmax(each)])
 
@@ -193,12 +194,12 @@ def test_a_collapsed_start_loses_to_any_sound_one(moons, monkeypatch):
         return np.full(model.n_components, model.random_state == best_seed)
 
     monkeypatch.setattr(selection, "degenerate_components", flag_best_seed)
-    (kept,) = selection._fit_path(moons, None, None, [8], "full", seeds, {}, 1e-8)
+    kept = eight_full_components(moons)
     assert not kept.degenerate and kept.model.random_state != best_seed
     assert kept.log_likelihood >= sorted(each)[-2] * len(moons) - 1e-6
 
     monkeypatch.setattr(selection, "degenerate_components", lambda m, X, **_: np.ones(8, bool))
-    (kept,) = selection._fit_path(moons, None, None, [8], "full", seeds, {}, 1e-8)
+    kept = eight_full_components(moons)
     assert kept.degenerate
 
 

@@ -1,274 +1,148 @@
-"""Bad input gets a clear ValueError; awkward but valid data gets a finite fit."""
+"""gmmlib._validation: every check of user input, written once, says what was wrong and what
+to do. (What each entry point refuses is tested with it: test_mixture, test_selection,
+test_dask, ...)"""
 
 from __future__ import annotations
 
-import warnings
+import re
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import GaussianMixture, sort_components
-from gmmlib._covariance import COVARIANCE_TYPES
-
-
-@pytest.fixture
-def X() -> np.ndarray:
-    return np.random.RandomState(0).normal(size=(50, 2))
+from gmmlib._validation import (
+    NOT_FINITE,
+    as_finite_array,
+    as_rows,
+    check_magnitude,
+    check_number,
+    check_sample_weight,
+    check_sample_weight_shape,
+    compute_dtype,
+    is_dask_array,
+    is_integer,
+    n_rows,
+    sample_weight_problem,
+)
 
 
 @pytest.mark.parametrize(
-    ("bad", "message"),
-    [
-        (np.array([[0.0, np.nan]] * 5), "NaN"),
-        (np.array([[0.0, np.inf]] * 5), "infinity"),
-        (np.array([["a", "b"]] * 5), "string"),
-        (np.empty((0, 2)), "0 sample"),
-        (np.zeros((5, 0)), "0 feature"),
-        (np.arange(5.0), "Expected 2D array"),
-        (np.zeros((5, 2, 2)), "dim 3"),
-        (np.zeros((1, 2)), "minimum of 2"),
-    ],
+    ("value", "expected"),
+    [(3, True), (np.int64(3), True), (np.uint8(0), True), (True, False), (np.True_, False)]
+    + [(3.0, False), ("3", False), (None, False)],
 )
-def test_bad_data_is_refused_with_a_clear_message(bad, message):
-    with pytest.raises(ValueError, match=message):
-        GaussianMixture().fit(bad)
+def test_is_integer_takes_integers_and_refuses_bools(value, expected):
+    assert is_integer(value) is expected
 
 
-def test_more_components_than_samples():
-    with pytest.raises(ValueError, match="n_components=5 is larger than the number of samples"):
-        GaussianMixture(5).fit(np.zeros((4, 2)))
+def test_is_dask_array_tells_dask_arrays_apart():
+    import dask.array as da
+
+    assert is_dask_array(da.zeros((4, 2), chunks=2))
+    assert not is_dask_array(np.zeros((4, 2))) and not is_dask_array([[0.0, 1.0]])
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("value", "kind", "low", "inclusive", "message"),
     [
-        ({"n_components": 0}, "n_components must be >= 1"),
-        ({"n_components": 2.5}, "n_components must be a finite int"),
-        ({"covariance_type": "round"}, "covariance_type must be one of"),
-        ({"tol": -1.0}, "tol must be >= 0"),
-        ({"reg_covar": -1e-6}, "reg_covar must be >= 0"),
-        ({"reg_covar": np.nan}, "reg_covar must be a finite float"),
-        ({"max_iter": -1}, "max_iter must be >= 0"),
-        ({"n_init": 0}, "n_init must be >= 1"),
-        ({"init_params": "kmedoids"}, "init_params must be one of"),
-        ({"verbose_interval": 0}, "verbose_interval must be >= 1"),
-        ({"warm_start": "yes"}, "warm_start must be True or False"),
-        ({"random_state": "seed"}, "cannot be used to seed"),
+        (True, int, 1, True, "n must be a finite int; got True"),
+        (2.5, int, 1, True, "n must be a finite int; got 2.5"),
+        (np.nan, float, 0, True, "n must be a finite float; got nan"),
+        (np.inf, float, 0, True, "n must be a finite float"),
+        ("1", float, 0, True, "n must be a finite float; got '1'"),
+        (0, int, 1, True, "n must be >= 1; got 0"),
+        (0.0, float, 0.0, False, r"n must be > 0.0; got 0.0"),
     ],
 )
-def test_invalid_parameters_are_named(X, params, message):
+def test_check_number_names_the_argument_and_the_bound(value, kind, low, inclusive, message):
     with pytest.raises(ValueError, match=message):
-        GaussianMixture(**params).fit(X)
+        check_number("n", value, kind, low, inclusive)
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("value", "kind", "low", "inclusive"),
     [
-        ({"weights_init": [0.5, 0.6]}, "must sum to 1"),
-        ({"weights_init": [1.5, -0.5]}, r"must lie in \[0, 1\]"),
-        ({"weights_init": [1.0]}, r"weights_init has shape \(1,\).*shape \(2,\)"),
-        ({"means_init": np.zeros((2, 3))}, r"means_init has shape \(2, 3\).*shape \(2, 2\)"),
-        ({"means_init": [[0, np.nan], [1, 1]]}, "NaN or infinity"),
-        ({"precisions_init": np.ones((2, 2, 2))}, "positive definite"),
-        ({"precisions_init": np.eye(2)}, r"precisions_init has shape \(2, 2\).*\(2, 2, 2\)"),
-        ({"precisions_init": [-1.0, 1.0], "covariance_type": "spherical"}, "must be positive"),
-        ({"precisions_init": [[1, 2], [0, 1]], "covariance_type": "tied"}, "symmetric"),
-        ({"weights_init": ["a", "b"]}, "array of numbers"),
+        (1, int, 1, True),
+        (np.int32(5), int, 1, True),
+        (1e-300, float, 0.0, False),
+        (3, float, 0, True),
     ],
 )
-def test_inconsistent_initial_parameters(X, params, message):
+def test_check_number_accepts_what_it_promises(value, kind, low, inclusive):
+    check_number("n", value, kind, low, inclusive)
+
+
+def test_the_float_type_and_rows():
+    assert compute_dtype(np.zeros(3, dtype=np.float32)) == np.float32
+    assert compute_dtype(np.zeros(3, dtype=np.int64)) == np.float64
+    assert compute_dtype([[1, 2]]) == np.float64
+    rows = np.zeros((3, 2), dtype=np.float32)
+    assert as_rows(rows) is rows  # float32 and float64 rows are used as they are
+    assert as_rows([[1, 2], [3, 4]]).dtype == np.float64
+    assert (n_rows(np.zeros((5, 2))), n_rows([[1], [2]]), n_rows(3.0)) == (5, 2, 0)
+
+
+def test_the_shape_of_sample_weight():
+    assert check_sample_weight_shape(None, 4) is None
+    weight = check_sample_weight_shape([1, 2, 3, 4], 4)
+    assert weight.dtype == np.float64 and weight.shape == (4,)
+    with pytest.raises(ValueError, match=r"shape \(3,\), but X has 4 rows: pass one weight"):
+        check_sample_weight_shape(np.ones(3), 4)
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"finite": False, "minimum": 0.0, "total": 0.0}, "NaN or infinity; pass finite"),
+        ({"finite": True, "minimum": -2.0, "total": 5.0}, "smallest value is -2. .*use 0 to leave"),
+        ({"finite": True, "minimum": 0.0, "total": 0.0}, "zero everywhere: at least one row"),
+        ({"finite": True, "minimum": 0.0, "total": np.inf}, "divide the weights by their largest"),
+        ({"finite": True, "minimum": 0.0, "total": 2.0}, None),
+    ],
+)
+def test_the_rules_for_sample_weights_are_stated_once(properties, message):
+    problem = sample_weight_problem(**properties)
+    assert problem is None if message is None else re.search(message, problem)
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (np.ma.masked_array(np.ones(4), mask=[True, False, False, False]), "masked array"),
+        (np.ones(4) + 1j, "real numbers; got an array of dtype complex128"),
+        (np.array(["1"] * 4), "real numbers"),
+        (np.ones(3), r"shape \(3,\), but X has 4 rows"),
+        (np.r_[1.0, np.nan, 1.0, 1.0], "NaN or infinity"),
+        (np.r_[1.0, -1.0, 1.0, 1.0], "must not be negative"),
+        (np.zeros(4), "zero everywhere"),
+        (np.full(4, 1e308), "divide the weights by their largest"),
+    ],
+)
+def test_check_sample_weight_refuses_what_cannot_be_used(weight, message):
     with pytest.raises(ValueError, match=message):
-        GaussianMixture(2, **params).fit(X)
+        check_sample_weight(weight, 4)
 
 
-def test_predict_with_the_wrong_number_of_features(X):
-    model = GaussianMixture(2, random_state=0).fit(X)
-    for method in (model.predict, model.predict_proba, model.score_samples, model.score):
-        with pytest.raises(
-            ValueError, match="X has 3 features, but GaussianMixture is expecting 2"
-        ):
-            method(np.zeros((4, 3)))
+def test_check_sample_weight_returns_float64_weights():
+    assert check_sample_weight(None, 4) is None
+    np.testing.assert_array_equal(check_sample_weight(2, 4), np.full(4, 2.0))  # one for all
+    booleans = check_sample_weight(np.array([True, False, True, True]), 4)
+    assert booleans.dtype == np.float64 and list(booleans) == [1.0, 0.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("n_samples", [0, -3, 2.5, True, "3"])
-def test_sample_needs_a_whole_positive_count(X, n_samples):
-    model = GaussianMixture(2, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="n_samples must be a whole number of samples, at least 1"):
-        model.sample(n_samples)
+def test_check_magnitude_names_overflow_and_nan():
+    check_magnitude(np.random.RandomState(0).normal(size=(10, 2)) * 1e150)
+    with pytest.raises(ValueError, match="squared distances overflow. Rescale the data"):
+        check_magnitude(np.random.RandomState(0).normal(size=(10, 2)) * 1e160)
+    with pytest.raises(ValueError, match="Input X contains NaN or infinity") as error:
+        check_magnitude(np.array([[0.0, np.nan], [1.0, 1.0]]))
+    assert str(error.value) == NOT_FINITE
 
 
-def test_sample_takes_a_whole_float_like_sklearn(X):
-    model = GaussianMixture(2, random_state=0).fit(X)
-    drawn, labels = model.sample(3.0)
-    assert drawn.shape == (3, 2) and labels.shape == (3,)
-    np.testing.assert_array_equal(drawn, model.sample(3)[0])
-
-
-def test_verbose_true_prints_progress(X, capsys):
-    GaussianMixture(2, verbose=True, verbose_interval=1, max_iter=3, random_state=0).fit(X)
-    printed = capsys.readouterr().out
-    assert "Initialization 0" in printed and "Iteration 1" in printed
-
-
-@pytest.mark.parametrize("function", ["e_step", "m_step", "log_likelihood", "em_iterations"])
-def test_em_functions_refuse_a_misspelt_covariance_type(X, function):
-    from gmmlib import em
-
-    model = GaussianMixture(2, random_state=0).fit(X)
-    args = {
-        "e_step": (X, model.weights_, model.means_, model.covariances_, "Full"),
-        "log_likelihood": (X, model.weights_, model.means_, model.covariances_, "Full"),
-        "em_iterations": (X, model.weights_, model.means_, model.covariances_, "Full"),
-        "m_step": (X, model.predict_proba(X), "Full"),
-    }[function]
-    with pytest.raises(ValueError, match="covariance_type must be one of"):
-        getattr(em, function)(*args)
-
-
-def test_using_an_unfitted_model_says_fit_first(X):
-    from sklearn.exceptions import NotFittedError
-
-    with pytest.raises(NotFittedError, match="fit"):
-        GaussianMixture().predict(X)
-
-
-def awkward_data() -> dict[str, np.ndarray]:
-    rng = np.random.RandomState(0)
-    base = rng.normal(size=(60, 3))
-    constant_column = base.copy()
-    constant_column[:, 1] = 7.0
-    duplicates = np.vstack([np.repeat(base[:3], 30, axis=0), base[:10]])
-    return {
-        "constant column": constant_column,
-        "all points equal": np.ones((40, 3)),
-        "many duplicates": duplicates,
-        "huge values": base * 1e12,
-        "huge offset": base + 1e12,
-        "tiny values": base * 1e-12,
-        "float32": base.astype(np.float32),
-        "integers": rng.randint(0, 3, size=(60, 3)),
-        "more features than samples": rng.normal(size=(8, 20)),
-        "squares overflow": base * 1e155,
-        "near the largest float": base * 1e300,
-    }
-
-
-#: What each awkward data set must give, for every covariance type: a finite model, or a
-#: ValueError whose message contains the given words (it must say what to do).
-AWKWARD_OUTCOMES = {
-    "constant column": "fit",
-    "all points equal": "fit",
-    "many duplicates": "fit",
-    "huge values": "fit",
-    "huge offset": "fit",
-    "tiny values": "fit",
-    "float32": "fit",
-    "integers": "fit",
-    "more features than samples": "fit",
-    "squares overflow": "Rescale the data",
-    "near the largest float": "Rescale the data",
-}
-
-
-def test_every_awkward_data_set_has_a_stated_outcome():
-    assert set(AWKWARD_OUTCOMES) == set(awkward_data())
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("name", list(awkward_data()))
-def test_awkward_data_gives_the_stated_outcome(name, covariance_type):
-    data = awkward_data()[name]
-    model = GaussianMixture(3, covariance_type=covariance_type, n_init=2, random_state=0)
-    expected = AWKWARD_OUTCOMES[name]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if expected != "fit":
-            with pytest.raises(ValueError, match=expected):
-                model.fit(data)
-            return
-        model.fit(data)
-    for name_ in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
-        assert np.all(np.isfinite(getattr(model, name_))), name_
-    assert np.isfinite(model.lower_bound_)
-    assert np.all(np.isfinite(model.score_samples(data)))
-    proba = model.predict_proba(data)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
-    # float32 data give float32 attributes, as in scikit-learn; everything else float64
-    expected_dtype = np.float32 if data.dtype == np.float32 else np.float64
-    assert model.means_.dtype == expected_dtype
-    assert proba.dtype == expected_dtype
-
-
-def test_a_point_no_component_can_explain_scores_minus_infinity():
-    """Its density underflows under every component: -inf (as in scikit-learn), never a
-    finite number; its probabilities are the weights, not NaN."""
-    X = np.random.RandomState(1).normal(size=(100, 2))
-    for covariance_type in COVARIANCE_TYPES:
-        model = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
-        far, near = model.score_samples([[1e155, 0.0], [40.0, 0.0]])
-        assert far == -np.inf and np.isfinite(near)
-        proba = model.predict_proba([[1e155, 0.0]])
-        np.testing.assert_allclose(proba[0], model.weights_)
-        assert model.predict([[1e155, 0.0]])[0] == np.argmax(model.weights_)
-        assert model.score([[1e155, 0.0], [0.0, 0.0]]) == -np.inf
-
-
-# ------------------------------------------------------- no silent wrong answers (issue 21)
-def test_float32_far_from_the_origin_scores_exactly():
-    """The centre was rounded to float32 for the data but not for the means: at an offset
-    of 1e6, score_samples was off by 0.12 and predict_proba by 0.024."""
-    from scipy.stats import norm
-
-    rng = np.random.default_rng(0)
-    for offset in (1e4, 1e6):
-        x = (np.r_[rng.normal(size=200), rng.normal(size=200) + 3] + offset).astype(np.float32)
-        model = GaussianMixture(2, covariance_type="diag", random_state=0).fit(x[:, None])
-        weights = model.weights_.astype(float)
-        means = model.means_[:, 0].astype(float)
-        sd = np.sqrt(model.covariances_[:, 0].astype(float))
-        density = weights * norm.pdf(x.astype(float)[:, None], means, sd)
-        exact = np.log(density.sum(axis=1))
-        assert np.abs(model.score_samples(x[:, None]) - exact).max() < 2e-5
-        proba = density / density.sum(axis=1, keepdims=True)
-        assert np.abs(model.predict_proba(x[:, None]) - proba).max() < 2e-5
-
-
-def test_a_float32_fits_weights_are_a_start():
-    """float32 weights_ sum to 1 only to float32's precision (0.99999997)."""
-    X = np.random.RandomState(0).normal(size=(200, 3)).astype(np.float32)
-    fitted = GaussianMixture(7, random_state=0).fit(X)
-    again = GaussianMixture(
-        7, weights_init=fitted.weights_, means_init=fitted.means_, random_state=0
-    ).fit(X)
-    assert np.isclose(again.weights_.sum(), 1.0, atol=1e-6)
-
-
-def test_sorted_copies_share_nothing_with_the_original():
-    X = np.random.RandomState(0).normal(size=(100, 2))
-    for covariance_type in ("tied", "full"):
-        model = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
-        copy = sort_components(model)
-        copy.lower_bounds_.append(0.0)
-        copy.covariances_[...] = 0.0
-        assert len(model.lower_bounds_) == model.n_iter_
-        assert np.all(model.covariances_ != 0.0)
-
-
-def test_verbose_two_prints_timings(capsys):
-    X = np.random.RandomState(0).normal(size=(100, 2))
-    GaussianMixture(2, verbose=2, verbose_interval=1, random_state=0).fit(X)
-    printed = capsys.readouterr().out
-    assert "time lapse" in printed and "s, lower bound" in printed
-
-
-def test_verbose_prints_no_negative_zero(capsys):
-    """A change of -1e-9 on one CPU's BLAS and +1e-9 on another must print the same line
-    (a chapter that shows verbose output is compared under several BLAS kernels)."""
-    X = np.random.RandomState(2).normal(size=(200, 2))
-    params = {"tol": 0.0, "max_iter": 300, "random_state": 0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = GaussianMixture(2, verbose=1, verbose_interval=1, **params).fit(X)
-    assert np.any(np.diff(model.lower_bounds_) < 0)  # rounding made some changes negative
-    assert "-0.00000" not in capsys.readouterr().out
+def test_as_finite_array_checks_numbers_shape_and_values():
+    np.testing.assert_array_equal(as_finite_array("means_init", [[1, 2]], (1, 2)), [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="means_init must be an array of numbers"):
+        as_finite_array("means_init", [["a", "b"]], (1, 2))
+    with pytest.raises(ValueError, match=r"means_init has shape \(2,\).*require shape \(1, 2\)"):
+        as_finite_array("means_init", [1, 2], (1, 2))
+    with pytest.raises(ValueError, match="means_init contains NaN or infinity"):
+        as_finite_array("means_init", [[1, np.inf]], (1, 2))

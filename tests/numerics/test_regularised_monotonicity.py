@@ -21,16 +21,15 @@ bound at all for a component collapsing onto a point, whose :math:`\lambda \to 0
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from _helpers import covariance_matrices
+from hypothesis import given
 from hypothesis import strategies as st
 
-from gmmlib import em
-from gmmlib._covariance import COVARIANCE_TYPES, covariance_matrices
+from gmmlib import COVARIANCE_TYPES, em
 from gmmlib.datasets import gaussian_clusters
 
-SETTINGS = settings(
-    max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None
-)
+pytestmark = pytest.mark.slow
 
 
 def largest_possible_loss(state: em.EMState, covariance_type: str, reg_covar: float) -> float:
@@ -49,7 +48,6 @@ def largest_possible_loss(state: em.EMState, covariance_type: str, reg_covar: fl
     return float(np.sum(weights / 2 * f.sum(axis=1)))
 
 
-@SETTINGS
 @given(
     seed=st.integers(0, 2**31 - 1),
     covariance_type=st.sampled_from(COVARIANCE_TYPES),

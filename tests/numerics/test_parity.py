@@ -6,11 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import fit_quietly
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
-from gmmlib import GaussianMixture
-from gmmlib._covariance import COVARIANCE_TYPES, precisions_of_variances
+from gmmlib import COVARIANCE_TYPES, GaussianMixture
+from gmmlib.mixture import precisions_of_variances
+
+pytestmark = pytest.mark.slow
 
 TOL = dict(rtol=1e-6, atol=1e-6)
 
@@ -27,11 +30,7 @@ def start(X: np.ndarray, covariance_type: str, n_components: int = 3) -> dict:
 
 
 def fit_both(X, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = GaussianMixture(**params).fit(X)
-        theirs = SklearnMixture(**params).fit(X)
-    return ours, theirs
+    return fit_quietly(GaussianMixture(**params), X), fit_quietly(SklearnMixture(**params), X)
 
 
 def assert_same_model(ours, theirs, X):

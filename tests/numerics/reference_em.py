@@ -3,7 +3,8 @@
 Every quantity is computed from deviations :math:`x_i - \\mu_k` (never from expanded
 squares or differences of second moments), with Cholesky factors from LAPACK, so it is
 accurate wherever the data are representable; it is slow (it materialises N x K x d arrays)
-and meant only for small test problems. Bishop (2006), eqs. 9.23-9.28.
+and meant only for small test problems. Bishop (2006), eqs. 9.23-9.28. The starts are
+scikit-learn's (:func:`initial_resp`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,37 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
+from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.utils import check_random_state
+
+
+def initial_resp(X, n_components, init_params, random_state):
+    """Starting responsibilities as scikit-learn's ``GaussianMixture`` draws them.
+
+    ``"kmeans"``: the k-means labels, one-hot; ``"k-means++"`` and ``"random_from_data"``:
+    one row per component (the k-means++ seeds, or rows drawn without replacement);
+    ``"random"``: uniform draws, each row normalised to sum to one. Distances are computed
+    on the data shifted to its centre, as gmmlib does (README: "Where gmmlib departs from
+    scikit-learn"): the same clusters in exact arithmetic.
+    """
+    random_state = check_random_state(random_state)
+    X = np.asarray(X, dtype=float)
+    X = X - X.mean(axis=0)
+    n_samples = len(X)
+    resp = np.zeros((n_samples, n_components))
+    if init_params == "kmeans":
+        kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+        resp[np.arange(n_samples), kmeans.fit(X).labels_] = 1
+    elif init_params == "random":
+        resp = random_state.uniform(size=(n_samples, n_components))
+        resp /= resp.sum(axis=1)[:, None]
+    elif init_params == "random_from_data":
+        rows = random_state.choice(n_samples, size=n_components, replace=False)
+        resp[rows, np.arange(n_components)] = 1
+    else:  # k-means++
+        _, rows = kmeans_plusplus(X, n_components, random_state=random_state)
+        resp[rows, np.arange(n_components)] = 1
+    return resp
 
 
 def m_step(X, resp, covariance_type, reg_covar):

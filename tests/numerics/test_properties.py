@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from hypothesis import assume, given, settings
+import pytest
+from _helpers import fit_quietly, random_covariances
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import GaussianMixture, em
-from gmmlib._covariance import COVARIANCE_TYPES
+from gmmlib import COVARIANCE_TYPES, GaussianMixture, em
 from gmmlib.datasets import gaussian_clusters
 from gmmlib.selection import degenerate_components
 
+pytestmark = pytest.mark.slow
+
 covariance_types = st.sampled_from(COVARIANCE_TYPES)
 seeds = st.integers(0, 2**31 - 1)
-SETTINGS = settings(
-    max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", 25)), deadline=None
-)
 
 
 def mixture_data(seed: int, n_samples: int, n_features: int, n_clusters: int) -> np.ndarray:
@@ -33,24 +30,10 @@ def random_parameters(seed: int, X: np.ndarray, n_components: int, covariance_ty
     d = X.shape[1]
     weights = rng.dirichlet(np.ones(n_components))
     means = X[rng.choice(len(X), n_components, replace=False)]
-    factors = rng.normal(size=(n_components, d, d))
-    full = factors @ np.swapaxes(factors, 1, 2) + 0.1 * np.eye(d)
-    covariances = {
-        "full": full,
-        "tied": full[0],
-        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
-        "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
-    }[covariance_type]
+    covariances = random_covariances(rng, n_components, d, covariance_type, ridge=0.1)
     return weights, means, covariances
 
 
-def fit_quietly(model: GaussianMixture, X: np.ndarray) -> GaussianMixture:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X)
-
-
-@SETTINGS
 @given(
     X=hnp.arrays(
         np.float64,
@@ -73,7 +56,6 @@ def test_responsibilities_sum_to_one(X, seed, covariance_type, n_components):
     np.testing.assert_allclose(mean_ll, log_p.mean(), rtol=1e-12)
 
 
-@SETTINGS
 @given(seed=seeds, covariance_type=covariance_types, n_components=st.integers(1, 4))
 def test_log_likelihood_never_decreases(seed, covariance_type, n_components):
     """EM's guarantee, for the exact M-step.
@@ -105,7 +87,6 @@ def test_log_likelihood_never_decreases(seed, covariance_type, n_components):
     assert np.all(np.diff(bounds) >= -1e-10 * np.abs(bounds[1:]).max())
 
 
-@SETTINGS
 @given(seed=seeds, covariance_type=covariance_types)
 def test_relabelling_components_changes_nothing_else(seed, covariance_type):
     X = mixture_data(seed, 90, 2, 3)
@@ -125,7 +106,6 @@ def test_relabelling_components_changes_nothing_else(seed, covariance_type):
     np.testing.assert_allclose(covariances_2, expected, rtol=1e-9, atol=1e-12)
 
 
-@SETTINGS
 @given(seed=seeds, covariance_type=covariance_types)
 def test_permuting_samples_changes_nothing(seed, covariance_type):
     X = mixture_data(seed, 100, 2, 3)
@@ -138,7 +118,6 @@ def test_permuting_samples_changes_nothing(seed, covariance_type):
             np.testing.assert_allclose(value_p, value, rtol=1e-8, atol=1e-10)
 
 
-@SETTINGS
 @given(
     seed=seeds,
     covariance_type=covariance_types,
@@ -159,7 +138,6 @@ def test_shifting_the_data_shifts_the_means(seed, covariance_type, shift):
         )
 
 
-@SETTINGS
 @given(seed=seeds, covariance_type=covariance_types, n_components=st.integers(1, 4))
 def test_predict_proba_rows_sum_to_one_after_fit(seed, covariance_type, n_components):
     X = mixture_data(seed, 80, 3, 2)
