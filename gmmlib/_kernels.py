@@ -54,7 +54,7 @@ _LOG_FLOOR_32 = -80.0
 #: error of its log-densities, in nats, stays below this (see :class:`Components`). The
 #: bound holds for the farthest row; measured errors are about 100 times smaller (float64:
 #: about 1e-11 nats, so that fits agree with the whitened form to 1e-11 after 20 iterations
-#: (``tests/test_weights.py``); float32: below 1e-3, about what float32 whitening gives).
+#: (``tests/test_mixture.py``); float32: below 1e-3, about what float32 whitening gives).
 _FAMILY_TOLERANCE = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-1}
 
 #: ``full``: the exponential-family form halves the arithmetic but its features take
