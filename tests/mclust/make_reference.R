@@ -14,7 +14,8 @@
 #     + 0.25 * a row drawn from the flat Dirichlet (soft, so every weighted sum matters);
 #   * for every one of the fourteen models, mstep(X, model, z): pro, mean, sigma;
 #   * for every model, me(X, model, z): pro, mean, sigma, loglik, iterations, returnCode.
-# And nMclustParams(model, d, G) for a grid of (model, d, G).
+# And nMclustParams(model, d, G) for a grid of (model, d, G), and one EM path of VVE on which
+# me() lowers the log-likelihood (see "VVE's EM path" below).
 #
 # Tolerances (mclust's defaults are emControl()$tol = c(1e-5, sqrt(.Machine$double.eps))):
 #   * mstep: the M-step is recorded at the fixed point of mclust's iteration. VEI and VEV
@@ -135,6 +136,27 @@ for (name in names(datasets)) {
   }
 }
 
+# VVE's EM path: mclust 6.0.0's VVE M-step does not maximise the VVE likelihood (its
+# orientation update weights the components as EVE's does), and with it me() can lower the
+# log-likelihood. Recorded: a 2-d data set, a flat-Dirichlet z, and me()'s log-likelihood
+# after t = 1, ..., 30 iterations (itmax = c(t, 1000); tol = c(0, 1e-15)).
+set.seed(24)
+path_n <- 120
+path_labels <- sample(1:3, path_n, replace = TRUE)
+path_centres <- matrix(rnorm(6, sd = 3), 3, 2)
+path_X <- path_centres[path_labels, ] +
+  matrix(rnorm(2 * path_n), path_n, 2) * c(1, 0.3, 2)[path_labels]
+path_z <- matrix(rgamma(3 * path_n, shape = 1), path_n, 3)
+path_z <- path_z / rowSums(path_z)
+path_loglik <- sapply(1:30, function(t) {
+  fit <- suppressWarnings(me(path_X, "VVE", path_z,
+                             control = emControl(tol = c(0, 1e-15), itmax = c(t, 1000))))
+  fit$loglik
+})
+stopifnot(min(diff(path_loglik)) < -1)
+vve_path <- list(X = tensor(path_X), z = tensor(path_z), loglik = I(path_loglik),
+                 tol = I(c(0, 1e-15)))
+
 grid <- list()
 for (model in models) for (d in c(1, 2, 3, 4, 7, 10)) for (G in c(1, 2, 3, 5, 9)) {
   grid[[length(grid) + 1]] <- list(model = model, d = d, G = G,
@@ -149,6 +171,7 @@ reference <- list(
   mstep_control = list(tol = I(mstep_control$tol), itmax = I(mstep_control$itmax)),
   me_control = list(tol = I(me_control$tol), itmax = I(me_control$itmax)),
   cases = cases,
+  vve_path = vve_path,
   n_parameters = grid
 )
 
