@@ -342,6 +342,53 @@ def test_em_log_likelihood_never_decreases(seed, model, n_features, n_components
     assert np.all(steps >= -1e-10 * abs(history[0])), (steps.min(), history)
 
 
+# ------------------------------------------------------- mclust's conjugate prior (MAP)
+#: mclust 6.0.0's MAP M-step (``priorControl()``) for the ten models that have one, as this
+#: module's M-step on augmented statistics: ``covariances_from_scatter(model, N_k + c,
+#: W_k + P_k)``. With kappa the shrinkage, nu the dof, Psi the scale (psi I for a number),
+#: mu_p the prior mean, [kappa] = 1 if kappa > 0 and the pull
+#: pull_k = kappa N_k / (N_k + kappa) (xbar_k - mu_p)(xbar_k - mu_p)^T, per model:
+#: (P_k, c_k, whether the means are shrunk to (N_k xbar_k + kappa mu_p) / (N_k + kappa)).
+MCLUST_MAP = {
+    "EII": (lambda pull, Psi, K, d: pull, lambda nu, k, K, d: (nu + 2) / (d * K) + k, True),
+    "VII": (lambda pull, Psi, K, d: pull + Psi / d, lambda nu, k, K, d: (nu + 2) / d + k, True),
+    "EEI": (lambda pull, Psi, K, d: pull + Psi / K, lambda nu, k, K, d: (nu + 2) / K + k, False),
+    "VEI": (lambda pull, Psi, K, d: pull + Psi, lambda nu, k, K, d: (nu + 2 + k) / d, True),
+    "EVI": (lambda pull, Psi, K, d: pull + Psi, lambda nu, k, K, d: (nu + 2) / K + k, True),
+    "VVI": (lambda pull, Psi, K, d: pull + Psi, lambda nu, k, K, d: nu + 2 + k, True),
+    "EEE": (lambda pull, Psi, K, d: pull + Psi / K, lambda nu, k, K, d: (nu + d + 1) / K + k, True),
+    "EEV": (lambda pull, Psi, K, d: Psi + 0 * pull, lambda nu, k, K, d: (nu + d + 1) / K, False),
+    "VEV": (lambda pull, Psi, K, d: pull + Psi, lambda nu, k, K, d: 0.0, True),
+    "VVV": (lambda pull, Psi, K, d: pull + Psi, lambda nu, k, K, d: nu + d + 1 + k, True),
+}
+
+
+@pytest.mark.parametrize("model", sorted(MCLUST_MAP))
+def test_mclust_map_m_step_is_this_m_step_on_augmented_statistics(model):
+    """What the prior changes in mclust 6.0.0, measured: EII ignores the prior scale, EEI
+    keeps the unshrunk means, EEV ignores the mean prior altogether (its Fortran sets the
+    shrinkage to 0), VEV ignores the dof; VEE, EVE, VVE and EVV have no prior."""
+    reference = REFERENCE["prior"]["models"][model]
+    X, z = case_data(REFERENCE["prior"]["case"])
+    counts, xbar, scatters = full_scatters(X, z)
+    K, d = xbar.shape
+    kappa, nu = reference["shrinkage"], reference["dof"]
+    mu_p, scale = np.array(reference["prior_mean"]), array(reference["scale"])
+    Psi = scale[0, 0] * np.eye(d) if scale.size == 1 else scale
+    shift = xbar - mu_p
+    pull = np.einsum("k,ki,kj->kij", kappa * counts / (counts + kappa), shift, shift)
+    extra, count, shrunk = MCLUST_MAP[model]
+    estimate = pars.covariances_from_scatter(
+        model, counts + count(nu, float(kappa > 0), K, d), scatters + extra(pull, Psi, K, d),
+        tol=1e-13, max_iter=10_000,
+    )
+    covariances = pars.full_covariances(model, estimate.covariances, K)
+    # EII: mclust expands |xbar - mu_p|^2 as a difference of squares (about 1e-8 relative)
+    assert relative_error(covariances, array(reference["sigma"])) < 1e-7
+    means = (counts[:, None] * xbar + kappa * mu_p) / (counts + kappa)[:, None] if shrunk else xbar
+    np.testing.assert_allclose(means, array(reference["mean"]), rtol=1e-12)
+
+
 # ------------------------------------------- scikit-learn's four types, as gmmlib computes them
 @pytest.mark.parametrize("reg_covar", [0.0, 1e-6, 1e-2])
 @pytest.mark.parametrize("covariance_type", ["spherical", "diag", "tied", "full"])

@@ -14,8 +14,9 @@
 #     + 0.25 * a row drawn from the flat Dirichlet (soft, so every weighted sum matters);
 #   * for every one of the fourteen models, mstep(X, model, z): pro, mean, sigma;
 #   * for every model, me(X, model, z): pro, mean, sigma, loglik, iterations, returnCode.
-# And nMclustParams(model, d, G) for a grid of (model, d, G), and one EM path of VVE on which
-# me() lowers the log-likelihood (see "VVE's EM path" below).
+# And nMclustParams(model, d, G) for a grid of (model, d, G); mstep() with mclust's default
+# conjugate prior for the ten models that have one (see "The conjugate prior" below); and
+# one EM path of VVE on which me() lowers the log-likelihood (see "VVE's EM path" below).
 #
 # Tolerances (mclust's defaults are emControl()$tol = c(1e-5, sqrt(.Machine$double.eps))):
 #   * mstep: the M-step is recorded at the fixed point of mclust's iteration. VEI and VEV
@@ -136,6 +137,25 @@ for (name in names(datasets)) {
   }
 }
 
+# The conjugate prior (priorControl(), Fraley & Raftery 2007): mclust has it for ten models
+# (not VEE, EVE, VVE, EVV). Recorded for the iris-K3 case: defaultPrior's hyperparameters
+# and mstep(X, model, z, prior = priorControl()) for each of the ten.
+prior_models <- c("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "VEV", "VVV")
+prior_case <- cases[[which(vapply(cases, function(case) case$name, "") == "iris-K3")]]
+prior_X <- datasets$iris
+prior_z <- matrix(prior_case$z$data, nrow(prior_X), 3, byrow = TRUE)
+prior <- list()
+for (model in prior_models) {
+  hyper <- defaultPrior(prior_X, 3, model)
+  ms <- suppressWarnings(mstep(prior_X, model, prior_z, prior = priorControl(),
+                               control = mstep_control))
+  prior[[model]] <- c(parameters(ms), list(
+    shrinkage = hyper$shrinkage, prior_mean = I(as.vector(hyper$mean)), dof = hyper$dof,
+    scale = tensor(as.matrix(hyper$scale))
+  ))
+}
+prior <- list(case = "iris-K3", models = prior)
+
 # VVE's EM path: mclust 6.0.0's VVE M-step does not maximise the VVE likelihood (its
 # orientation update weights the components as EVE's does), and with it me() can lower the
 # log-likelihood. Recorded: a 2-d data set, a flat-Dirichlet z, and me()'s log-likelihood
@@ -172,6 +192,7 @@ reference <- list(
   me_control = list(tol = I(me_control$tol), itmax = I(me_control$itmax)),
   cases = cases,
   vve_path = vve_path,
+  prior = prior,
   n_parameters = grid
 )
 
