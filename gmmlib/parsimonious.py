@@ -56,8 +56,10 @@ alternating exact minimisation over blocks of parameters) and EVE, VVE (Browne &
 orientation :math:`D` as its EVE M-step does, weighting every component's majoriser by
 :math:`A_k^{-1}` instead of :math:`(\lambda_k A_k)^{-1}`; its fixed point is therefore not a
 stationary point of :math:`F` when the volumes differ (``tests/test_parsimonious.py`` shows
-a rotation of its :math:`D` that lowers :math:`F`). The default here, ``vve="likelihood"``,
-minimises :math:`F`; ``vve="mclust"`` reproduces mclust's estimate.
+a rotation of its :math:`D` that lowers :math:`F`), and its ``me()`` can lower the
+log-likelihood from one iteration to the next (by 1.4 on a data set recorded there). The
+default here, ``vve="likelihood"``, minimises :math:`F`; ``vve="mclust"`` reproduces
+mclust's estimate.
 
 References: J. D. Banfield and A. E. Raftery, "Model-based Gaussian and non-Gaussian
 clustering", Biometrics 49 (1993), 803-821. G. Celeux and G. Govaert, "Gaussian parsimonious
@@ -392,7 +394,8 @@ def _volumes_and_shape(
     :math:`\prod_j a_j = 1` by exact minimisation over one block at a time:
     :math:`\lambda_k = \sum_j (w_{kj}/a_j) / (d N_k)`, then
     :math:`a \propto \sum_k w_{k\cdot} / \lambda_k` normalised to determinant 1. (In
-    :math:`\log\lambda_k, \log a_j` the objective is convex, so the minimiser is unique.)
+    :math:`\log\lambda_k, \log a_j` the objective is strictly convex, so the minimiser is
+    unique and the alternation reaches it from any start.)
     """
     d = w.shape[1]
     if previous is None:
@@ -479,17 +482,22 @@ def _common_orientation(
 ) -> CovarianceEstimate:
     r"""EVE and VVE: Browne & McNicholas's (2014) MM iterations for the common :math:`D`.
 
-    With :math:`\Delta_k` the diagonal part of :math:`\Sigma_k = D \Delta_k D^\top`,
-    :math:`f(D) = \sum_k \operatorname{tr}(W_k D \Delta_k^{-1} D^\top)` is majorised twice
-    per sweep, each time by a function linear in :math:`D`, whose minimiser over orthogonal
-    matrices is a polar factor (:func:`_polar`):
+    With :math:`\Delta_k` the diagonal part of :math:`\Sigma_k = D \Delta_k D^\top`, the
+    orientation minimises :math:`f(D) = \sum_k \operatorname{tr}(W_k D \Delta_k^{-1}
+    D^\top)` over orthogonal :math:`D`. Each sweep majorises :math:`f` twice by a function
+    linear in :math:`D`, whose minimiser over orthogonal matrices is a polar factor
+    (``_polar``), so neither step can raise :math:`f`:
 
-    1. with :math:`\omega_k` the largest eigenvalue of :math:`W_k`,
-       :math:`\operatorname{tr}((\omega_k I - W_k) D \Delta_k^{-1} D^\top)` is convex in
-       :math:`D` (a positive semi-definite quadratic form); replacing it by its tangent at
-       the current :math:`D_0` bounds :math:`f` from above, and the bound is least at
+    1. with :math:`\omega_k` the largest eigenvalue of :math:`W_k`, on orthogonal matrices
+       :math:`f(D) = \sum_k \omega_k \operatorname{tr}\Delta_k^{-1} - g(D)` with
+       :math:`g(D) = \sum_k \operatorname{tr}((\omega_k I - W_k) D \Delta_k^{-1} D^\top)`
+       convex in :math:`D` (a positive semi-definite quadratic form); :math:`g` lies above
+       its tangent at the current :math:`D_0`, so :math:`f` lies below the tangent's
+       complement, which is least at
        :math:`D = \operatorname{polar}(\sum_k (\omega_k I - W_k) D_0 \Delta_k^{-1})`;
-    2. likewise with :math:`\alpha_k = \max_j 1/\delta_{kj}`:
+    2. likewise with :math:`\alpha_k = \max_j 1/\delta_{kj}`,
+       :math:`f(D) = \sum_k \alpha_k \operatorname{tr} W_k - \sum_k \operatorname{tr}(W_k D
+       (\alpha_k I - \Delta_k^{-1}) D^\top)`, and
        :math:`D = \operatorname{polar}(\sum_k W_k D_0 (\alpha_k I - \Delta_k^{-1}))`;
 
     then the diagonal parts given :math:`D` exactly: EVE,
@@ -574,8 +582,8 @@ def covariances_from_scatter(
     * EEV with :math:`\tilde W_k = D_k \Omega_k D_k^\top` (eigenvalues decreasing):
       :math:`\Sigma_k = D_k (\sum_j \Omega_j / N) D_k^\top`.
 
-    The iterative models (see :func:`_volumes_and_shape`, :func:`_vee`,
-    :func:`_common_orientation`): VEI and VEV alternate volumes and the common shape
+    The iterative models (the private ``_volumes_and_shape``, ``_vee`` and
+    ``_common_orientation`` give the details): VEI and VEV alternate volumes and the common shape
     (VEV on the eigenvalues of :math:`\tilde W_k`, whose eigenvectors are its orientations);
     VEE alternates volumes and :math:`C = DAD^\top`; EVE and VVE take two MM steps for
     :math:`D` and the exact diagonal parts per sweep. Every sweep lowers :math:`F` or leaves

@@ -75,13 +75,15 @@ def full_scatters(X, resp):
 
 
 def run_em(X, resp, model, *, n_iter=None, em_tol=1e-15, max_iter=5000, **options):
-    """EM from responsibilities: M-step (this module, warm-started; ``options`` go to
-    ``covariances_from_scatter``), E-step gmmlib's on full matrices; stops as mclust's
+    """EM from responsibilities: M-step (numpy's scatters, then this module's M-step,
+    warm-started; ``options`` go to ``covariances_from_scatter``; the M-step tests above
+    take the statistics from gmmlib's pass instead), E-step gmmlib's on full matrices;
+    stops as mclust's
     ``me()`` does, when |l_t - l_(t-1)| <= ``em_tol`` (1 + |l_t|), or after ``n_iter``
     iterations. Returns the last parameters and the log-likelihood after each iteration."""
     estimate, history = None, []
     for _ in range(n_iter or max_iter):
-        counts, means, scatters = scatter_statistics(X, resp, model)
+        counts, means, scatters = full_scatters(X, resp)
         estimate = pars.covariances_from_scatter(
             model, counts, scatters, previous=estimate, **options
         )
