@@ -85,6 +85,8 @@ __all__ = [
     "CovarianceModel",
     "CovarianceEstimate",
     "check_model",
+    "check_options",
+    "estimate_from_covariances",
     "n_covariance_parameters",
     "n_parameters",
     "covariances_from_scatter",
@@ -96,13 +98,28 @@ __all__ = [
 
 #: The fourteen models, in mclust's order (``mclust.options("emModelNames")``).
 MODEL_NAMES: tuple[str, ...] = (
-    "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
-    "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV",
+    "EII",
+    "VII",
+    "EEI",
+    "VEI",
+    "EVI",
+    "VVI",
+    "EEE",
+    "VEE",
+    "EVE",
+    "VVE",
+    "EEV",
+    "VEV",
+    "EVV",
+    "VVV",
 )
 
 #: scikit-learn's covariance types as the models they are.
 SKLEARN_EQUIVALENTS: dict[str, str] = {
-    "spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV",
+    "spherical": "VII",
+    "diag": "VVI",
+    "tied": "EEE",
+    "full": "VVV",
 }
 
 _ITERATIVE = ("VEI", "VEE", "EVE", "VVE", "VEV")
@@ -132,7 +149,7 @@ class CovarianceModel(NamedTuple):
 
 
 def _describe(name: str) -> CovarianceModel:
-    volume, shape, orientation = name
+    volume, shape, orientation = name[0], name[1], name[2]
     if orientation == "I":
         statistics, storage = "diagonal", "diagonal"
     elif name == "EEE":
@@ -234,12 +251,29 @@ def _check_counts(counts) -> np.ndarray:
         raise ValueError(
             f"counts must be a 1-D array (N_k, one per component); got shape {counts.shape}."
         )
-    if not np.all(np.isfinite(counts)) or np.any(counts <= 0):
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0) or not np.any(counts > 0):
         raise ValueError(
-            "counts must be finite and positive: add a tiny number to empty components, as "
-            "gmmlib.em.m_step_from_statistics does (10 * machine epsilon)."
+            "counts must be finite and non-negative, and at least one must be positive "
+            "(an empty component, N_k = 0, takes no part in the M-step)."
         )
     return counts
+
+
+def check_options(
+    tol: float = 1e-8, max_iter: int = 1000, vve: str = "likelihood"
+) -> dict[str, object]:
+    """The iterative M-steps' options (:func:`covariances_from_scatter`), checked: a
+    ValueError says which is wrong. Returns them as a dict."""
+    if (
+        isinstance(tol, bool)
+        or not isinstance(tol, numbers.Real)
+        or not (math.isfinite(tol) and tol >= 0)
+    ):
+        raise ValueError(f"tol must be a finite non-negative number; got {tol!r}.")
+    max_iter = _positive_int(max_iter, "max_iter")
+    if vve not in ("likelihood", "mclust"):
+        raise ValueError(f"vve must be 'likelihood' or 'mclust'; got {vve!r}.")
+    return {"tol": float(tol), "max_iter": max_iter, "vve": vve}
 
 
 def _statistics(
@@ -252,13 +286,19 @@ def _statistics(
     """
     scatters = np.asarray(scatters, dtype=np.float64)
     K = counts.shape[0]
-    expected = {"diagonal": "(K, d) or (K, d, d)", "pooled": "(d, d) or (K, d, d)",
-                "full": "(K, d, d)"}[spec.statistics]
+    expected = {
+        "diagonal": "(K, d) or (K, d, d)",
+        "pooled": "(d, d) or (K, d, d)",
+        "full": "(K, d, d)",
+    }[spec.statistics]
     shape_ok = (
         (scatters.ndim == 3 and scatters.shape[0] == K and scatters.shape[1] == scatters.shape[2])
         or (spec.statistics == "diagonal" and scatters.ndim == 2 and scatters.shape[0] == K)
-        or (spec.statistics == "pooled" and scatters.ndim == 2
-            and scatters.shape[0] == scatters.shape[1])
+        or (
+            spec.statistics == "pooled"
+            and scatters.ndim == 2
+            and scatters.shape[0] == scatters.shape[1]
+        )
     )
     if not shape_ok or scatters.shape[-1] == 0:
         raise ValueError(
@@ -315,9 +355,10 @@ def _check_previous(previous, spec: CovarianceModel, K: int, d: int) -> Covarian
     orientation = {"VEI": None, "VEE": (d, d), "EVE": (d, d), "VVE": (d, d), "VEV": (K, d, d)}
     wanted = orientation[spec.name]
     ok = (
-        previous.scale is not None and np.shape(previous.scale) == (K,)
-        and (spec.name == "VEE" or np.shape(previous.shape) == (K, d))
-        and (wanted is None or np.shape(previous.orientation) == wanted)
+        previous.scale is not None
+        and np.shape(previous.scale) == (K,)
+        and (spec.name == "VEE" or _shape(previous.shape) == (K, d))
+        and (wanted is None or _shape(previous.orientation) == wanted)
     )
     if not ok:
         raise ValueError(
@@ -325,6 +366,10 @@ def _check_previous(previous, spec: CovarianceModel, K: int, d: int) -> Covarian
             f"K = {K}, d = {d}; pass previous=None for a cold start."
         )
     return previous
+
+
+def _shape(array: np.ndarray | None) -> tuple[int, ...] | None:
+    return None if array is None else np.shape(array)
 
 
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
@@ -385,7 +430,10 @@ def _descending_eigh(name: str, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ iterative M-steps
 def _volumes_and_shape(
-    counts: np.ndarray, w: np.ndarray, previous: CovarianceEstimate | None, tol: float,
+    counts: np.ndarray,
+    w: np.ndarray,
+    previous: CovarianceEstimate | None,
+    tol: float,
     max_iter: int,
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     r"""Celeux & Govaert's (1995) alternation for :math:`\lambda_k A` on eigenvalues ``w``.
@@ -401,7 +449,8 @@ def _volumes_and_shape(
     if previous is None:
         shape, covariances = np.ones(d), None
     else:
-        shape = np.asarray(previous.shape[0], dtype=float)
+        assert previous.shape is not None and previous.scale is not None  # _check_previous
+        shape = np.asarray(previous.shape[0], dtype=np.float64)
         covariances = previous.scale[:, None] * previous.shape
     for sweep in range(1, max_iter + 1):
         scale = (w / shape).sum(axis=1) / (d * counts)
@@ -419,9 +468,7 @@ def _vei(counts, W, previous, tol, max_iter) -> CovarianceEstimate:
     _require_positive_definite("VEI", W)
     scale, shape, n_iter, converged = _volumes_and_shape(counts, W, previous, tol, max_iter)
     shapes = np.repeat(shape[None], K, axis=0)
-    return CovarianceEstimate(
-        "VEI", scale[:, None] * shape, scale, shapes, None, n_iter, converged
-    )
+    return CovarianceEstimate("VEI", scale[:, None] * shape, scale, shapes, None, n_iter, converged)
 
 
 def _vev(counts, W, previous, tol, max_iter) -> CovarianceEstimate:
@@ -451,7 +498,7 @@ def _vee(counts, W, previous, tol, max_iter) -> CovarianceEstimate:
     else:
         scale, covariances = np.asarray(previous.scale, dtype=float), previous.covariances
     converged = False
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
         M = np.einsum("kij,k->ij", W, 1.0 / scale)
         _, logdet = np.linalg.slogdet(M)
         C = M / math.exp(logdet / d)
@@ -464,6 +511,7 @@ def _vee(counts, W, previous, tol, max_iter) -> CovarianceEstimate:
             covariances = new
             break
         covariances = new
+    assert covariances is not None  # max_iter >= 1
     return CovarianceEstimate("VEE", covariances, scale, None, C, n_iter, converged)
 
 
@@ -522,7 +570,7 @@ def _common_orientation(
         covariances = previous.covariances
     by_volume = name == "VVE" and vve == "likelihood"
     converged = False
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
         inverse = 1.0 / (shapes * scale[:, None] if by_volume else shapes)  # Delta_k^{-1}
         WD = W @ D
         D = _polar(np.einsum("kij,kj->ij", top[:, None, None] * D - WD, inverse), D)
@@ -545,6 +593,7 @@ def _common_orientation(
             covariances = new
             break
         covariances = new
+    assert covariances is not None  # max_iter >= 1
     return CovarianceEstimate(name, covariances, scale, shapes, D, n_iter, converged)
 
 
@@ -598,7 +647,10 @@ def covariances_from_scatter(
     Parameters
     ----------
     model : one of :data:`MODEL_NAMES`.
-    counts : (K,) positive :math:`N_k` (add a tiny number to empty components).
+    counts : (K,) non-negative :math:`N_k`, at least one positive. An empty component
+        (:math:`N_k = 0`) takes no part: the others' estimate is the model's estimate for
+        them alone, and the empty one gets a copy of the heaviest component's parameters
+        (within every model's constraints; its weight is 0, so it changes no density).
     scatters : :math:`W_k = \sum_i r_{ik}(x_i - \bar x_k)(x_i - \bar x_k)^\top` about the
         weighted means, shaped by the model's ``statistics`` (:data:`MODELS`): (K, d)
         diagonals for EII...VVI, (d, d) their sum for EEE, (K, d, d) otherwise; (K, d, d)
@@ -621,20 +673,37 @@ def covariances_from_scatter(
     """
     spec = check_model(model)
     counts = _check_counts(counts)
-    if isinstance(reg_covar, bool) or not isinstance(reg_covar, numbers.Real) or not (
-        math.isfinite(reg_covar) and reg_covar >= 0
+    if (
+        isinstance(reg_covar, bool)
+        or not isinstance(reg_covar, numbers.Real)
+        or not (math.isfinite(reg_covar) and reg_covar >= 0)
     ):
         raise ValueError(f"reg_covar must be a finite non-negative number; got {reg_covar!r}.")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (
-        math.isfinite(tol) and tol >= 0
-    ):
-        raise ValueError(f"tol must be a finite non-negative number; got {tol!r}.")
-    max_iter = _positive_int(max_iter, "max_iter")
-    if vve not in ("likelihood", "mclust"):
-        raise ValueError(f"vve must be 'likelihood' or 'mclust'; got {vve!r}.")
+    options = check_options(tol, max_iter, vve)
     W = _statistics(spec, counts, scatters, float(reg_covar))
     K, d = counts.shape[0], W.shape[-1]
     previous = _check_previous(previous, spec, K, d)
+    if np.all(counts > 0):
+        return _estimate(spec, counts, W, previous, **options)
+    # Empty components take no part; each gets a copy of the heaviest one's parameters,
+    # which satisfies every model's constraints (its equal parts are equal anyway).
+    keep = np.flatnonzero(counts > 0)
+    part = _estimate(
+        spec,
+        counts[keep],
+        W if spec.statistics == "pooled" else W[keep],
+        None if previous is None else _take(previous, keep),
+        **options,
+    )
+    source = np.full(K, int(np.argmax(counts[keep])))
+    source[keep] = np.arange(keep.size)
+    return _take(part, source)
+
+
+def _estimate(
+    spec: CovarianceModel, counts, W, previous, *, tol: float, max_iter: int, vve: str
+) -> CovarianceEstimate:
+    model = spec.name
     if not spec.iterative:
         return CovarianceEstimate(model, _closed_form(model, counts, W))
     if model == "VEI":
@@ -644,6 +713,65 @@ def covariances_from_scatter(
     if model == "VEE":
         return _vee(counts, W, previous, tol, max_iter)
     return _common_orientation(model, counts, W, previous, tol, max_iter, vve)
+
+
+def _take(estimate: CovarianceEstimate, index: np.ndarray) -> CovarianceEstimate:
+    """The estimate of the components ``index`` (an integer array; repeats copy)."""
+    per_component = lambda a, ndim: a if a is None or np.ndim(a) < ndim else a[index]
+    shared = MODELS[estimate.model].storage == "shared"
+    return estimate._replace(
+        covariances=estimate.covariances if shared else estimate.covariances[index],
+        scale=per_component(estimate.scale, 1),
+        shape=per_component(estimate.shape, 2),
+        orientation=per_component(estimate.orientation, 3),
+    )
+
+
+def estimate_from_covariances(model: str, covariances) -> CovarianceEstimate:
+    r"""The :class:`CovarianceEstimate` behind covariances stored as ``model`` stores them:
+    what a warm start (``previous=``) needs when only the covariances are known (EM's
+    start, a fitted model continued).
+
+    For covariances that satisfy the model's constraints it is the decomposition they came
+    from, to rounding: VEI the volumes :math:`\lambda_k = |\Sigma_k|^{1/d}` and the shape
+    :math:`A = \Sigma_k / \lambda_k`; VEV the same from the eigenvalues; VEE the volumes and
+    :math:`C = \Sigma_k / \lambda_k`; EVE and VVE the common orientation :math:`D`, the
+    eigenvectors of :math:`\sum_k t_k \Sigma_k / \lambda_k` (weights :math:`t_k = 1 +
+    0.618 k`, so that no two eigenvalues coincide by accident), and :math:`\Delta_k =
+    \operatorname{diag}(D^	op \Sigma_k D)`. For other covariances (a start outside the
+    model) the same formulas give a start near them (shapes averaged geometrically over
+    the components). The closed-form models need no state: their estimate holds only the
+    covariances.
+    """
+    spec = check_model(model)
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if not spec.iterative:
+        return CovarianceEstimate(model, covariances)
+    K = covariances.shape[0] if covariances.ndim else 0
+    matrices = full_covariances(model, covariances, max(K, 1))
+    d = matrices.shape[-1]
+    eigenvalues, vectors = np.linalg.eigh(matrices)
+    if not np.all(eigenvalues > 0):
+        raise ValueError(f"Model {model} needs positive definite covariances.")
+    eigenvalues, vectors = eigenvalues[:, ::-1], vectors[:, :, ::-1]
+    volumes = _geometric_mean(eigenvalues)
+    if model in ("VEI", "VEV"):
+        own = (covariances if model == "VEI" else eigenvalues) / volumes[:, None]
+        shapes = np.repeat(np.exp(np.log(own).mean(axis=0))[None], K, axis=0)
+        orientation = None if model == "VEI" else np.ascontiguousarray(vectors)
+        return CovarianceEstimate(model, covariances, volumes, shapes, orientation)
+    normalised = matrices / volumes[:, None, None]
+    if model == "VEE":
+        C = normalised.mean(axis=0)
+        C /= math.exp(np.linalg.slogdet(C)[1] / d)
+        return CovarianceEstimate(model, covariances, volumes, None, C)
+    weights = 1.0 + 0.618 * np.arange(K)
+    D = np.linalg.eigh(np.einsum("k,kij->ij", weights, normalised))[1][:, ::-1]
+    diagonals = np.einsum("ij,kij->kj", D, matrices @ D)
+    scale = _geometric_mean(diagonals)
+    return CovarianceEstimate(
+        model, covariances, scale, diagonals / scale[:, None], np.ascontiguousarray(D)
+    )
 
 
 # ------------------------------------------------------------------ using the results
@@ -658,12 +786,14 @@ def full_covariances(model: str, covariances, n_components: int) -> np.ndarray:
     spec = check_model(model)
     K = _positive_int(n_components, "n_components")
     covariances = np.asarray(covariances, dtype=np.float64)
-    expected = {
-        "diagonal": (K, None), "shared": (None, None), "full": (K, None, None)
-    }[spec.storage]
-    if covariances.ndim != len(expected) or (
-        expected[0] is not None and covariances.shape[0] != K
-    ) or (spec.storage != "diagonal" and covariances.shape[-1] != covariances.shape[-2]):
+    expected = {"diagonal": (K, None), "shared": (None, None), "full": (K, None, None)}[
+        spec.storage
+    ]
+    if (
+        covariances.ndim != len(expected)
+        or (expected[0] is not None and covariances.shape[0] != K)
+        or (spec.storage != "diagonal" and covariances.shape[-1] != covariances.shape[-2])
+    ):
         shape = {"diagonal": "(K, d)", "shared": "(d, d)", "full": "(K, d, d)"}[spec.storage]
         raise ValueError(
             f"Model {model} stores covariances of shape {shape} with K = {K}; got "
@@ -721,12 +851,12 @@ def volume_shape_orientation(covariance) -> tuple[np.ndarray, np.ndarray, np.nda
     :func:`covariance_from_volume_shape_orientation`.
     """
     covariance = np.asarray(covariance, dtype=np.float64)
-    if covariance.ndim not in (2, 3) or covariance.shape[-1] != covariance.shape[-2] or (
-        covariance.shape[-1] == 0
+    if (
+        covariance.ndim not in (2, 3)
+        or covariance.shape[-1] != covariance.shape[-2]
+        or (covariance.shape[-1] == 0)
     ):
-        raise ValueError(
-            f"covariance must have shape (d, d) or (K, d, d); got {covariance.shape}."
-        )
+        raise ValueError(f"covariance must have shape (d, d) or (K, d, d); got {covariance.shape}.")
     if not np.all(np.isfinite(covariance)):
         raise ValueError("covariance must be finite.")
     asymmetry = np.abs(covariance - np.swapaxes(covariance, -1, -2)).max()
@@ -751,7 +881,8 @@ def covariance_from_volume_shape_orientation(volume, shape, orientation) -> np.n
     shape = np.asarray(shape, dtype=np.float64)
     orientation = np.asarray(orientation, dtype=np.float64)
     if (
-        shape.ndim not in (1, 2) or volume.shape != shape.shape[:-1]
+        shape.ndim not in (1, 2)
+        or volume.shape != shape.shape[:-1]
         or orientation.shape != shape.shape + shape.shape[-1:]
     ):
         raise ValueError(

@@ -92,8 +92,10 @@ def run_em(X, resp, model, *, n_iter=None, em_tol=1e-15, max_iter=5000, **option
         log_resp, mean_log_likelihood = em.e_step(X, weights, means, covariances, "full", n_jobs=1)
         history.append(mean_log_likelihood * X.shape[0])
         resp = np.exp(log_resp)
-        if n_iter is None and len(history) > 1 and (
-            abs(history[-1] - history[-2]) <= em_tol * (1 + abs(history[-1]))
+        if (
+            n_iter is None
+            and len(history) > 1
+            and (abs(history[-1] - history[-2]) <= em_tol * (1 + abs(history[-1])))
         ):
             break
     return weights, means, covariances, history
@@ -128,7 +130,10 @@ def test_model_names_and_table():
     for name in ("VEE", "EVE", "VVE", "VEV"):
         assert table[name] == ("full", "full", True)
     assert pars.SKLEARN_EQUIVALENTS == {
-        "spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV",
+        "spherical": "VII",
+        "diag": "VVI",
+        "tied": "EEE",
+        "full": "VVV",
     }
 
 
@@ -280,9 +285,9 @@ def constrained_family(model: str, estimate, counts):
             D = np.repeat(np.eye(d)[None], K, axis=0)
         else:
             r = r.reshape(n_orientations, pairs)
-            D = np.array([
-                orientation[k] @ rotation(r[min(k, n_orientations - 1)], d) for k in range(K)
-            ])
+            D = np.array(
+                [orientation[k] @ rotation(r[min(k, n_orientations - 1)], d) for k in range(K)]
+            )
         return np.einsum("kij,kj,klj->kil", D, lam[:, None] * a, D)
 
     return sigma, sum(sizes)
@@ -300,20 +305,23 @@ def test_iterative_m_step_is_a_stationary_point(model, vve):
         model, counts, scatters, tol=1e-14, max_iter=20_000, vve=vve
     )
     sigma, size = constrained_family(model, estimate, counts)
-    np.testing.assert_allclose(sigma(np.zeros(size)), pars.full_covariances(
-        model, estimate.covariances, counts.size), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        sigma(np.zeros(size)),
+        pars.full_covariances(model, estimate.covariances, counts.size),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
     def F(theta):
         return objective(counts, scatters, sigma(theta))
 
     best = F(np.zeros(size))
     h = 1e-5
-    gradient = np.array([
-        (F(h * e) - F(-h * e)) / (2 * h) for e in np.eye(size)
-    ])
+    gradient = np.array([(F(h * e) - F(-h * e)) / (2 * h) for e in np.eye(size)])
     rng = np.random.default_rng(0)
-    result = optimize.minimize(F, 0.05 * rng.normal(size=size), method="BFGS",
-                               options={"gtol": 1e-9, "maxiter": 2000})
+    result = optimize.minimize(
+        F, 0.05 * rng.normal(size=size), method="BFGS", options={"gtol": 1e-9, "maxiter": 2000}
+    )
     if model == "VVE" and vve == "mclust":
         assert np.abs(gradient).max() > 1e-2
         assert result.fun < best - 1e-3
@@ -381,8 +389,11 @@ def test_mclust_map_m_step_is_this_m_step_on_augmented_statistics(model):
     pull = np.einsum("k,ki,kj->kij", kappa * counts / (counts + kappa), shift, shift)
     extra, count, shrunk = MCLUST_MAP[model]
     estimate = pars.covariances_from_scatter(
-        model, counts + count(nu, float(kappa > 0), K, d), scatters + extra(pull, Psi, K, d),
-        tol=1e-13, max_iter=10_000,
+        model,
+        counts + count(nu, float(kappa > 0), K, d),
+        scatters + extra(pull, Psi, K, d),
+        tol=1e-13,
+        max_iter=10_000,
     )
     covariances = pars.full_covariances(model, estimate.covariances, K)
     # EII: mclust expands |xbar - mu_p|^2 as a difference of squares (about 1e-8 relative)
@@ -402,7 +413,7 @@ def test_sklearn_types_agree_with_gmmlib(covariance_type, reg_covar):
     resp = np.random.default_rng(4).dirichlet(np.ones(3), size=X.shape[0])
     stats = em.responsibility_statistics(X, resp, covariance_type, n_jobs=1)
     _, _, expected = em.m_step_from_statistics(stats, reg_covar=reg_covar)
-    counts = stats.counts + 10 * np.finfo(float).eps  # as m_step_from_statistics
+    counts = stats.counts
     shifts = stats.sums / counts[:, None]
     if covariance_type == "tied":
         scatters = stats.scatters - (counts * shifts.T) @ shifts
@@ -451,8 +462,9 @@ def test_estimates_satisfy_their_constraints(model):
         assert np.abs(rotated[:, off_diagonal]).max() < 1e-8 * np.abs(rotated).max()
         if model[1] == "E":
             shared = covariances / volume[:, None, None]
-            np.testing.assert_allclose(shared, np.broadcast_to(shared[0], shared.shape),
-                                       rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(
+                shared, np.broadcast_to(shared[0], shared.shape), rtol=1e-8, atol=1e-12
+            )
 
 
 @pytest.mark.parametrize("model", pars.MODEL_NAMES)
@@ -476,8 +488,11 @@ def test_decomposition_round_trips(seed, d, K):
     np.testing.assert_allclose(volume, np.linalg.det(covariances) ** (1 / d), rtol=1e-10)
     np.testing.assert_allclose(np.prod(shape, axis=1), 1.0, rtol=1e-10)
     assert np.all(np.diff(shape, axis=1) <= 0)
-    np.testing.assert_allclose(np.swapaxes(orientation, 1, 2) @ orientation,
-                               np.broadcast_to(np.eye(d), (K, d, d)), atol=1e-12)
+    np.testing.assert_allclose(
+        np.swapaxes(orientation, 1, 2) @ orientation,
+        np.broadcast_to(np.eye(d), (K, d, d)),
+        atol=1e-12,
+    )
     back = pars.covariance_from_volume_shape_orientation(volume, shape, orientation)
     np.testing.assert_allclose(
         back, covariances, rtol=1e-10, atol=1e-12 * np.abs(covariances).max()
@@ -530,7 +545,8 @@ def test_other_bad_arguments():
     W = np.repeat(np.eye(2)[None], 2, axis=0)
     counts = np.array([3.0, 4.0])
     bad = [
-        (dict(counts=np.array([3.0, 0.0])), "counts must be finite and positive"),
+        (dict(counts=np.array([3.0, -1.0])), "counts must be finite and non-negative"),
+        (dict(counts=np.array([0.0, 0.0])), "at least one must be positive"),
         (dict(counts=np.ones((2, 1))), "counts must be a 1-D array"),
         (dict(reg_covar=-1.0), "reg_covar"),
         (dict(tol=-1e-3), "tol"),
@@ -564,3 +580,60 @@ def test_other_bad_arguments():
         pars.covariance_from_volume_shape_orientation(1.0, [2.0, 2.0], np.eye(2))
     with pytest.raises(ValueError, match="orthogonal"):
         pars.covariance_from_volume_shape_orientation(1.0, [2.0, 0.5], np.ones((2, 2)))
+
+
+# ------------------------------------------------------------- empty components, warm starts
+@pytest.mark.parametrize("model", pars.MODEL_NAMES)
+def test_empty_components_take_no_part(model):
+    """A component with N_k = 0 changes nothing for the others (their estimate is the
+    model's estimate without it) and gets a copy of the heaviest component's parameters."""
+    X, z = case_data("iris-K3")
+    counts, _, scatters = full_scatters(X, z)
+    with_empty = (np.insert(counts, 1, 0.0), np.insert(scatters, 1, 0.0, axis=0))
+    options = dict(tol=1e-13, max_iter=10_000)
+    alone = pars.covariances_from_scatter(model, counts, scatters, **options)
+    both = pars.covariances_from_scatter(model, *with_empty, **options)
+    expected = pars.full_covariances(model, alone.covariances, 3)
+    got = pars.full_covariances(model, both.covariances, 4)
+    np.testing.assert_allclose(got[[0, 2, 3]], expected, rtol=1e-12)
+    np.testing.assert_array_equal(got[1], got[1 + int(np.argmax(counts))])
+    if alone.scale is not None:  # the warm-start state has an entry for every component
+        assert both.scale.shape == (4,)
+        again = pars.covariances_from_scatter(model, *with_empty, previous=both, **options)
+        np.testing.assert_allclose(again.covariances, both.covariances, rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", ITERATIVE)
+def test_the_state_is_recovered_from_the_covariances(model):
+    """estimate_from_covariances gives back the decomposition an M-step ended with: a warm
+    start from it continues the iteration as a warm start from the estimate itself does."""
+    X, z = case_data("synthetic-K3")
+    counts, _, scatters = full_scatters(X, z)
+    estimate = pars.covariances_from_scatter(model, counts, scatters, tol=0.0, max_iter=5)
+    recovered = pars.estimate_from_covariances(model, estimate.covariances)
+    np.testing.assert_allclose(recovered.covariances, estimate.covariances)
+    step = dict(tol=0.0, max_iter=3)
+    carried = pars.covariances_from_scatter(model, counts, scatters, previous=estimate, **step)
+    derived = pars.covariances_from_scatter(model, counts, scatters, previous=recovered, **step)
+    np.testing.assert_allclose(derived.covariances, carried.covariances, rtol=1e-9, atol=1e-12)
+    closed = pars.estimate_from_covariances("EEV", pars.full_covariances("VVV", scatters, 3))
+    assert closed.scale is None and closed.covariances.shape == (3, 3, 3)
+    with pytest.raises(ValueError, match="positive definite"):
+        pars.estimate_from_covariances(
+            model,
+            -np.asarray(pars.full_covariances(model, estimate.covariances, 3))
+            if model != "VEI"
+            else -estimate.covariances,
+        )
+
+
+def test_options_are_checked():
+    assert pars.check_options() == {"tol": 1e-8, "max_iter": 1000, "vve": "likelihood"}
+    for options, message in [
+        ({"tol": -1.0}, "tol"),
+        ({"tol": True}, "tol"),
+        ({"max_iter": 1.5}, "max_iter"),
+        ({"vve": "ML"}, "vve"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            pars.check_options(**options)
