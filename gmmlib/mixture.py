@@ -223,7 +223,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         How starting responsibilities are chosen.
     weights_init, means_init, precisions_init : array-like, optional
         User-given starting weights ``(K,)``, means ``(K, d)`` and precisions (inverse
-        covariances, shaped like ``covariances_``).
+        covariances, shaped like ``covariances_``). For an mclust model the starting
+        precisions need not satisfy its constraints (the first M-step imposes them; EM's
+        first iteration may then lower the log-likelihood, the later ones cannot).
     random_state : int, RandomState or None
         Seeds the initialisation and :meth:`sample`.
     prior : None, "default" or gmmlib.prior.ConjugatePrior, default=None
@@ -232,6 +234,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         hyperparameters (mclust's ``priorControl()``); a :class:`~gmmlib.prior.ConjugatePrior`
         sets some or all of them (its ``None`` fields get the defaults). ``lower_bounds_``
         then holds the mean log posterior, which EM never lowers when ``reg_covar=0``.
+        mclust's models take mclust's prior (:data:`gmmlib.prior.MCLUST_MAP`); VEE, EVE,
+        VVE and EVV have none (a ValueError).
     n_jobs : int or None, default=None
         Threads over chunks of rows. None: all the cores this process may use, or
         ``OMP_NUM_THREADS`` if it is set (as scikit-learn's ``KMeans``); -1: all cores; -2:

@@ -32,7 +32,12 @@ VVV    :math:`\lambda_k D_k A_k D_k^\top`           full         (K, d, d)     c
 =====  ===========================================  ===========  ============  ===========
 
 scikit-learn's four covariance types are four of them: ``spherical`` = VII, ``diag`` = VVI,
-``tied`` = EEE, ``full`` = VVV (:data:`SKLEARN_EQUIVALENTS`).
+``tied`` = EEE, ``full`` = VVV (:data:`SKLEARN_EQUIVALENTS`). :class:`gmmlib.GaussianMixture`
+takes every model as its ``covariance_type``: :func:`gmmlib.em.m_step_from_statistics` calls
+:func:`covariances_from_scatter` with the statistics of the model's storage, and
+:func:`gmmlib.em.em_loop` passes each M-step's :class:`CovarianceEstimate` to the next
+(``previous=``), so that every EM iteration is a generalised EM step. This module itself
+needs only numpy.
 
 **The M-step.** With responsibilities :math:`r_{ik}`, the counts
 :math:`N_k = \sum_i r_{ik}` (:math:`N = \sum_k N_k`) and the scatters about the weighted
