@@ -48,12 +48,17 @@ from typing import Literal, NamedTuple, overload
 
 import numpy as np
 
-from ._covariance import check_covariance_type, is_mclust_model, storage
+from ._covariance import DegenerateFitError, check_covariance_type, is_mclust_model, storage
 from ._covariance import precisions_cholesky as _precisions_cholesky
 from ._kernels import expectations
 from ._parallel import on_one_blas_thread, one_blas_thread
 from ._validation import as_rows, check_sample_weight_shape, is_integer
-from .parsimonious import CovarianceEstimate, covariances_from_scatter, estimate_from_covariances
+from .parsimonious import (
+    CovarianceEstimate,
+    SingularScatterError,
+    covariances_from_scatter,
+    estimate_from_covariances,
+)
 from .prior import check_prior, log_prior, pseudo_counts
 from .statistics import (
     SufficientStatistics,
@@ -221,14 +226,17 @@ def _model_m_step(
         scatter = scatter + weighted_outer(pull, weighted_means - pseudo.mean, model)
     if prior is not None:  # the prior's share of the scatter, per component (pooled: all K)
         scatter = scatter + (n_components if storage(model) == "tied" else 1) * pseudo.scatter
-    estimate = covariances_from_scatter(
-        model,
-        counts + pseudo.covariance_count,
-        scatter,
-        reg_covar=reg_covar,
-        previous=previous,
-        **options,
-    )
+    try:
+        estimate = covariances_from_scatter(
+            model,
+            counts + pseudo.covariance_count,
+            scatter,
+            reg_covar=reg_covar,
+            previous=previous,
+            **options,
+        )
+    except SingularScatterError as error:  # a collapse, as for scikit-learn's types
+        raise DegenerateFitError(str(error)) from None
     return weights, means, estimate.covariances, estimate
 
 

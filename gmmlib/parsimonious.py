@@ -89,6 +89,7 @@ __all__ = [
     "SKLEARN_EQUIVALENTS",
     "CovarianceModel",
     "CovarianceEstimate",
+    "SingularScatterError",
     "check_model",
     "check_options",
     "estimate_from_covariances",
@@ -329,8 +330,14 @@ def _statistics(
     return scatters + reg_covar * counts[:, None, None] * np.eye(d)
 
 
-def _singular(name: str) -> ValueError:
-    return ValueError(
+class SingularScatterError(ValueError):
+    r"""A scatter :math:`W_k + \epsilon N_k I` that a model needs positive definite is not
+    (a component collapsed); :mod:`gmmlib.em` turns it into
+    :class:`gmmlib._covariance.DegenerateFitError`, which model selection recognises."""
+
+
+def _singular(name: str) -> SingularScatterError:
+    return SingularScatterError(
         f"Fitting failed: model {name} needs every scatter W_k + reg_covar * N_k * I to be "
         "positive definite, and one is not (a component collapsed onto points in a "
         "lower-dimensional subspace). Increase reg_covar, use fewer components, or use "

@@ -442,3 +442,29 @@ def test_bic_by_model_picture(all_models):
         all_models.plot(kind="bars")
     with pytest.raises(ValueError, match="criterion must be one of"):
         plot_bic_by_model(table, criterion="cv_log_likelihood")
+
+
+def test_a_collapse_is_a_degenerate_fit():
+    """A component on points in a line, reg_covar=0: the models whose M-step needs the
+    scatters positive definite raise a DegenerateFitError, the ValueError that
+    select_model recognises as a collapse (as the others do when the covariance is
+    inverted)."""
+    from gmmlib._covariance import DegenerateFitError
+
+    rng = np.random.default_rng(0)
+    line = np.column_stack([np.arange(10.0), 2 * np.arange(10.0)]) + 50
+    X = np.vstack([rng.normal(size=(60, 2)), line])
+    resp = np.zeros((len(X), 2))
+    resp[:60, 0] = resp[60:, 1] = 1
+    for model in ("VEE", "EVE", "VVE", "EEV", "VEV", "EVV"):  # the estimator's M-step
+        with pytest.raises(DegenerateFitError, match="Fitting failed"):
+            em.m_step(X, resp, model, reg_covar=0.0)
+
+
+def test_the_classifier_takes_every_model():
+    from gmmlib import MixtureClassifier
+
+    X, y = gaussian_clusters(300, 2, 3, random_state=3)
+    for model in ("EEE", "VEV", "EII"):
+        classifier = MixtureClassifier(covariance_type=model).fit(X, y)
+        assert classifier.score(X, y) > 0.8
