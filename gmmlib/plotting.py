@@ -688,8 +688,9 @@ def animate_em(
     history : sequence of gmmlib.em.EMState
         From :func:`gmmlib.em.em_history`: ``(weights, means, covariances,
         mean_log_likelihood)`` per iteration, entry 0 being the start.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
-        How ``covariances`` are stored in ``history``.
+    covariance_type : str, default="full"
+        How ``covariances`` are stored in ``history``: any of
+        :data:`gmmlib.COVARIANCE_TYPES` (an mclust model as its storage).
     ax : Axes, optional
         Draw the data panel here (the iteration and log-likelihood go in its title);
         by default a new figure with the data and the log-likelihood side by side.
