@@ -321,8 +321,11 @@ def plot_gmm(model: Any, X: Any, ax: Axes | None = None, label: bool = True) -> 
 def plot_kmeans(kmeans: Any, X: Any, ax: Axes | None = None) -> KMeansArtists:
     """Points coloured by k-means cluster, each centre's circle out to its farthest member.
 
-    The circle is k-means' implicit model of a cluster: a hard, round boundary. A centre
-    with no member in ``X`` gets a circle of radius 0.
+    The circle shows how far a cluster reaches in ``X``; it is not the cluster's border.
+    k-means gives a point to its nearest centre, so its clusters are the Voronoi cells of
+    the centres (:func:`plot_decision_regions` draws them): circles may overlap, and a
+    point inside one circle may belong to another centre. A centre with no member in
+    ``X`` gets a circle of radius 0.
 
     Parameters
     ----------
@@ -392,6 +395,14 @@ def plot_uncertainty(
     return _scatter_labels(ax, X, resp.argmax(axis=1), resp.shape[1], s=sizes)
 
 
+def _region_centres(model: Any) -> np.ndarray:
+    """The points marked in each region: a mixture's ``means_`` or k-means' centres."""
+    if hasattr(model, "cluster_centers_") and not hasattr(model, "means_"):
+        return _check_points(model.cluster_centers_, "kmeans.cluster_centers_")
+    _check_fitted_mixture(model)
+    return np.asarray(model.means_)
+
+
 def plot_decision_regions(
     model: Any, X: Any, ax: Axes | None = None, *, resolution: int = 200
 ) -> DecisionRegionArtists:
@@ -400,9 +411,13 @@ def plot_decision_regions(
     The plane is sampled on a ``resolution`` x ``resolution`` grid spanning the data with a
     10% margin. Points are coloured by component and the means marked with crosses.
 
+    A fitted k-means (``cluster_centers_`` and ``predict``) is drawn the same way: its
+    regions are the Voronoi cells of its centres, the points nearer to one centre than
+    to any other, and the crosses are the centres.
+
     Parameters
     ----------
-    model : fitted mixture on 2 features
+    model : fitted mixture or k-means on 2 features
     X : array-like of shape (n_samples, 2)
     ax : Axes, optional
     resolution : int, default=200
@@ -411,12 +426,12 @@ def plot_decision_regions(
     -------
     DecisionRegionArtists
     """
-    _check_fitted_mixture(model)
+    means = _region_centres(model)
     X = _check_points(X)
     if int(resolution) < 2:
         raise ValueError(f"resolution must be an integer of at least 2; got {resolution!r}.")
     ax = _axes(ax)
-    n_components = len(model.weights_)
+    n_components = len(means)
     low, high = X.min(axis=0), X.max(axis=0)
     margin = 0.1 * np.maximum(high - low, 1e-12)
     xs, ys = (
@@ -438,7 +453,6 @@ def plot_decision_regions(
             xx, yy, grid_labels, levels=levels[1:-1], colors="0.25", linewidths=1
         )
     points = _scatter_labels(ax, X, model.predict(X), n_components, s=12, zorder=2)
-    means = np.asarray(model.means_)
     centres = ax.scatter(
         means[:, 0], means[:, 1], marker="x", s=80, c="red", linewidths=2, zorder=3
     )
