@@ -13,7 +13,9 @@ The library behind the tutorial book:
 - :mod:`gmmlib.plotting`, pictures drawn from fitted models (needs matplotlib);
 - :mod:`gmmlib.datasets`, the book's small seeded data sets;
 - :mod:`gmmlib.prior`, the conjugate prior for MAP-EM; :mod:`gmmlib.images`, pixels as
-  features.
+  features;
+- :mod:`gmmlib.parsimonious`, R mclust's fourteen volume-shape-orientation covariance
+  models, which ``covariance_type`` accepts besides scikit-learn's four.
 
 ``import gmmlib`` needs only numpy, scipy and scikit-learn: the modules that need more
 (plotting: matplotlib; select_model: pandas; gmmlib.dask: Dask) are imported when first used.
@@ -25,9 +27,19 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from . import classification, criteria, datasets, em, images, merging, prior, statistics
+from . import (
+    classification,
+    criteria,
+    datasets,
+    em,
+    images,
+    merging,
+    parsimonious,
+    prior,
+    statistics,
+)
 from .classification import MixtureClassifier
-from .mixture import COVARIANCE_TYPES, GaussianMixture, sort_components
+from .mixture import COVARIANCE_TYPES, SKLEARN_TYPES, GaussianMixture, sort_components
 
 try:
     __version__ = version("gmmlib")
@@ -45,6 +57,7 @@ _LAZY = {
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "SKLEARN_TYPES",
     "GaussianMixture",
     "MixtureClassifier",
     "ModelSelection",
@@ -55,6 +68,7 @@ __all__ = [
     "em",
     "images",
     "merging",
+    "parsimonious",
     "plotting",
     "prior",
     "select_model",

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ._covariance import log_det_cholesky
+from ._covariance import log_det_cholesky, storage
 from ._covariance import precisions_cholesky as _precisions_cholesky
 from ._parallel import effective_n_jobs, on_one_blas_thread, ordered_map
 from ._validation import as_rows, compute_dtype
@@ -549,9 +549,12 @@ def normalise_columns(
 def prepare_components(
     X, weights, means, prec_chol, covariance_type, n_threads, ball=None
 ) -> Components:
-    """:class:`Components` for the rows ``X``; for ``full``, a ball holding the rows (found
+    """:class:`Components` for the rows ``X``, with the kernel of ``covariance_type``'s
+    storage (:func:`gmmlib._covariance.storage`: any of mclust's models is evaluated as
+    the scikit-learn type that stores it); for ``full``, a ball holding the rows (found
     here when not given) decides each component's form."""
     radius = None
+    covariance_type = storage(covariance_type)
     if covariance_type == "full":
         ball = bounding_ball(X, n_threads) if ball is None else ball
         radius = ball.radius_about(np.mean(means, axis=0))

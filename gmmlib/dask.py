@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._covariance import storage
 from ._validation import is_dask_array, sample_weight_problem
 from .em import EMState, em_loop
 from .prior import weighted_moments
@@ -200,7 +201,7 @@ def statistics(
     """
     import dask
 
-    if covariance_type == "full" and ball is None:
+    if storage(covariance_type) == "full" and ball is None:
         ball = bounding_ball(X)
 
     # Fresh keys each pass (pure=False): a pass never reuses a previous pass's results.
@@ -232,6 +233,7 @@ def em_iterations(
     reg_covar: float = 1e-6,
     precisions_cholesky: np.ndarray | None = None,
     prior=None,
+    m_step_options: dict | None = None,
 ) -> Iterator[tuple[EMState, SufficientStatistics]]:
     """EM on a Dask array, forever: :func:`gmmlib.em.em_loop` with one pass over the blocks
     (:func:`statistics`) as its source of statistics.
@@ -240,7 +242,7 @@ def em_iterations(
     responsibilities stay on the workers.
     """
 
-    ball = bounding_ball(X) if covariance_type == "full" else None
+    ball = bounding_ball(X) if storage(covariance_type) == "full" else None
 
     def one_pass(weights, means, covariances, prec_chol, about):
         return statistics(
@@ -256,6 +258,7 @@ def em_iterations(
         reg_covar=reg_covar,
         prior=prior,
         precisions_cholesky=precisions_cholesky,
+        m_step_options=m_step_options,
     )
 
 

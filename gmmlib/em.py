@@ -44,15 +44,21 @@ Everything works in the log domain and with Cholesky factors of precisions (see
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 
 import numpy as np
 
-from ._covariance import check_covariance_type
+from ._covariance import DegenerateFitError, check_covariance_type, is_mclust_model, storage
 from ._covariance import precisions_cholesky as _precisions_cholesky
 from ._kernels import expectations
 from ._parallel import on_one_blas_thread, one_blas_thread
 from ._validation import as_rows, check_sample_weight_shape, is_integer
+from .parsimonious import (
+    CovarianceEstimate,
+    SingularScatterError,
+    covariances_from_scatter,
+    estimate_from_covariances,
+)
 from .prior import check_prior, log_prior, pseudo_counts
 from .statistics import (
     SufficientStatistics,
@@ -79,10 +85,40 @@ __all__ = [
 ]
 
 
+@overload
+def m_step_from_statistics(
+    stats: SufficientStatistics,
+    *,
+    reg_covar: float = ...,
+    prior=...,
+    previous: CovarianceEstimate | None = ...,
+    m_step_options: dict | None = ...,
+    return_estimate: Literal[False] = ...,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+@overload
+def m_step_from_statistics(
+    stats: SufficientStatistics,
+    *,
+    reg_covar: float = ...,
+    prior=...,
+    previous: CovarianceEstimate | None = ...,
+    m_step_options: dict | None = ...,
+    return_estimate: Literal[True],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, CovarianceEstimate | None]: ...
+
+
 @on_one_blas_thread
 def m_step_from_statistics(
-    stats: SufficientStatistics, *, reg_covar: float = 1e-6, prior=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    stats: SufficientStatistics,
+    *,
+    reg_covar: float = 1e-6,
+    prior=None,
+    previous: CovarianceEstimate | None = None,
+    m_step_options: dict | None = None,
+    return_estimate: bool = False,
+):
     r"""The M-step: weights, means and covariances from summed :class:`SufficientStatistics`.
 
     With :math:`\bar x_k = a_k + s_k/N_k` and :math:`S_k` the scatter about it,
@@ -103,8 +139,29 @@ def m_step_from_statistics(
     weight 0, its reference point as mean and :math:`\epsilon I` (or the prior's) as
     covariance; no count is changed, so scaling every weight by one constant changes
     nothing without a prior.
+
+    **mclust's models** (``stats.covariance_type`` one of
+    :data:`gmmlib.parsimonious.MODEL_NAMES`): the weights and means as above, and the
+    covariances that minimise
+
+    .. math:: F = \sum_k \bigl[ N_k \log|\Sigma_k| + \operatorname{tr}(\Sigma_k^{-1}
+              (S_k + \epsilon N_k I)) \bigr]
+
+    over the model's constraints (:func:`gmmlib.parsimonious.covariances_from_scatter`;
+    for ``full``'s VVV this is the formula above, :math:`\epsilon` counting as an extra
+    scatter :math:`\epsilon I` per point); with a prior, mclust's MAP rule
+    (:data:`gmmlib.prior.MCLUST_MAP`: more counts, a larger scatter). The iterative
+    models (VEI, VEE, EVE, VVE, VEV) continue from ``previous``, the
+    :class:`~gmmlib.parsimonious.CovarianceEstimate` of the last M-step (None: mclust's
+    cold start), so each EM iteration is a generalised EM step;
+    ``m_step_options`` (``tol``, ``max_iter``, ``vve``) go to ``covariances_from_scatter``.
+    With ``return_estimate=True`` the estimate is returned too, as a fourth value (None
+    for scikit-learn's four types), for the next M-step's ``previous``.
     """
     covariance_type = stats.covariance_type
+    if is_mclust_model(covariance_type):
+        result = _model_m_step(stats, reg_covar, prior, previous, m_step_options or {})
+        return result if return_estimate else result[:3]
     n_components, n_features = stats.sums.shape
     counts = stats.counts
     weighted_means = stats.weighted_means
@@ -139,7 +196,48 @@ def m_step_from_statistics(
         divisor = divisors(n_features * counts + pseudo.covariance_count)
         covariances = (traces + pseudo.scatter) / divisor
         covariances += reg_covar
+    if return_estimate:
+        return weights, means, covariances, None
     return weights, means, covariances
+
+
+def _model_m_step(
+    stats: SufficientStatistics,
+    reg_covar: float,
+    prior,
+    previous: CovarianceEstimate | None,
+    options: dict,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, CovarianceEstimate]:
+    """:func:`m_step_from_statistics` for one of mclust's models."""
+    model = stats.covariance_type
+    n_components, n_features = stats.sums.shape
+    counts = stats.counts
+    weighted_means = stats.weighted_means
+    scatter = scatter_about_weighted_means(stats, divisors(counts))
+    pseudo = pseudo_counts(prior, model, n_components, n_features)
+    weights = counts + pseudo.weight
+    weights = weights / weights.sum()
+    means = weighted_means
+    if pseudo.mean_count:
+        means = (counts[:, None] * weighted_means + pseudo.mean_count * pseudo.mean) / (
+            counts + pseudo.mean_count
+        )[:, None]
+        pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
+        scatter = scatter + weighted_outer(pull, weighted_means - pseudo.mean, model)
+    if prior is not None:  # the prior's share of the scatter, per component (pooled: all K)
+        scatter = scatter + (n_components if storage(model) == "tied" else 1) * pseudo.scatter
+    try:
+        estimate = covariances_from_scatter(
+            model,
+            counts + pseudo.covariance_count,
+            scatter,
+            reg_covar=reg_covar,
+            previous=previous,
+            **options,
+        )
+    except SingularScatterError as error:  # a collapse, as for scikit-learn's types
+        raise DegenerateFitError(str(error)) from None
+    return weights, means, estimate.covariances, estimate
 
 
 # ----------------------------------------------------------------------- the textbook steps
@@ -164,7 +262,7 @@ def e_step(
     ----------
     X : array of shape (N, d)
     weights, means, covariances : the mixture's parameters (covariances shaped by type).
-    covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+    covariance_type : one of :data:`gmmlib.COVARIANCE_TYPES`.
     precisions_cholesky : optional, the Cholesky factors of the precisions if already known.
     n_jobs : threads over chunks of rows (None: all cores, or ``OMP_NUM_THREADS``).
 
@@ -213,7 +311,13 @@ def log_likelihood(
 
 
 def m_step(
-    X: np.ndarray, resp: np.ndarray, covariance_type: str, reg_covar: float = 1e-6, *, prior=None
+    X: np.ndarray,
+    resp: np.ndarray,
+    covariance_type: str,
+    reg_covar: float = 1e-6,
+    *,
+    prior=None,
+    m_step_options: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""M-step: the parameters that maximise the expected complete-data log-likelihood.
 
@@ -235,7 +339,9 @@ def m_step(
     ----------
     X : array of shape (N, d)
     resp : array of shape (N, K), responsibilities (rows sum to 1; sample weights multiply them).
-    covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+    covariance_type : one of :data:`gmmlib.COVARIANCE_TYPES`; an mclust model's
+        covariances minimise its constrained objective (:func:`m_step_from_statistics`),
+        from mclust's cold start.
     reg_covar : non-negative float added to the covariances' diagonals.
 
     Returns
@@ -244,7 +350,9 @@ def m_step(
     """
     check_covariance_type(covariance_type)
     stats = responsibility_statistics(X, resp, covariance_type)
-    return m_step_from_statistics(stats, reg_covar=reg_covar, prior=prior)
+    return m_step_from_statistics(
+        stats, reg_covar=reg_covar, prior=prior, m_step_options=m_step_options
+    )
 
 
 # --------------------------------------------------------------------------- the EM loop
@@ -276,6 +384,7 @@ def em_loop(
     reg_covar: float = 1e-6,
     prior=None,
     precisions_cholesky: np.ndarray | None = None,
+    m_step_options: dict | None = None,
 ) -> Iterator[tuple[EMState, SufficientStatistics]]:
     r"""EM from the given start, forever, over any source of statistics: the one EM loop.
 
@@ -285,12 +394,23 @@ def em_loop(
     ``(state, statistics)``: the start, then the parameters after each iteration, each with
     its objective (:class:`EMState`) from the pass that also feeds the next M-step.
 
+    An iterative mclust model's M-step (VEI, VEE, EVE, VVE, VEV) continues from the last
+    one's :class:`~gmmlib.parsimonious.CovarianceEstimate`, the first from the start's
+    covariances (:func:`gmmlib.parsimonious.estimate_from_covariances`): every iteration
+    is then a generalised EM step, which cannot lower the objective (with
+    ``reg_covar=0``). ``m_step_options`` go to every M-step.
+
     Raises a ValueError when the log-likelihood is not finite (data too large or too small
     for floating point).
     """
     prec_chol = precisions_cholesky
     if prec_chol is None:
         prec_chol = _precisions_cholesky(covariances, covariance_type)
+    estimate = (
+        estimate_from_covariances(covariance_type, covariances)
+        if is_mclust_model(covariance_type)
+        else None
+    )
     while True:
         stats = statistics(weights, means, covariances, prec_chol, None)
         objective = stats.log_likelihood
@@ -309,8 +429,13 @@ def em_loop(
         if needs_recentring(stats):
             stats = statistics(weights, means, covariances, prec_chol, stats.weighted_means)
         with one_blas_thread():
-            weights, means, covariances = m_step_from_statistics(
-                stats, reg_covar=reg_covar, prior=prior
+            weights, means, covariances, estimate = m_step_from_statistics(
+                stats,
+                reg_covar=reg_covar,
+                prior=prior,
+                previous=estimate,
+                m_step_options=m_step_options,
+                return_estimate=True,
             )
             prec_chol = _precisions_cholesky(covariances, covariance_type)
 
@@ -327,6 +452,7 @@ def em_iterations(
     sample_weight: np.ndarray | None = None,
     prior=None,
     n_jobs: int | None = None,
+    m_step_options: dict | None = None,
 ) -> Iterator[tuple[EMState, SufficientStatistics]]:
     r"""Run EM on the rows ``X`` from the given start, forever; the caller decides when to stop.
 
@@ -345,7 +471,7 @@ def em_iterations(
     check_covariance_type(covariance_type)
     X = as_rows(X)
     sample_weight = check_sample_weight_shape(sample_weight, X.shape[0])
-    ball = bounding_ball(X, n_jobs) if covariance_type == "full" else None
+    ball = bounding_ball(X, n_jobs) if storage(covariance_type) == "full" else None
 
     def statistics(weights, means, covariances, prec_chol, about):
         return sufficient_statistics(
@@ -370,6 +496,7 @@ def em_iterations(
         reg_covar=reg_covar,
         prior=prior,
         precisions_cholesky=precisions_cholesky,
+        m_step_options=m_step_options,
     )
 
 
@@ -396,6 +523,7 @@ def em_history(
     reg_covar: float = 1e-6,
     sample_weight: np.ndarray | None = None,
     prior=None,
+    m_step_options: dict | None = None,
 ) -> list[EMState]:
     """The parameters of ``n_iter`` EM iterations from a start: entry 0 is the start.
 
@@ -417,5 +545,6 @@ def em_history(
         reg_covar=reg_covar,
         sample_weight=sample_weight,
         prior=prior,
+        m_step_options=m_step_options,
     )
     return [state for state, _ in (next(states) for _ in range(n_iter + 1))]

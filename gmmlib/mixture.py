@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
 from . import criteria
-from ._covariance import COVARIANCE_TYPES, precisions_of_variances
+from ._covariance import COVARIANCE_TYPES, SKLEARN_TYPES, precisions_of_variances
 from ._parallel import check_n_jobs, one_blas_thread
 from ._validation import (
     as_finite_array,
@@ -51,11 +51,18 @@ from .em import (
     m_step_from_statistics,
     weighted_mean_log_likelihood,
 )
-from .prior import ConjugatePrior, data_moments, default_prior_from_moments
+from .parsimonious import check_options
+from .prior import (
+    ConjugatePrior,
+    check_prior_supported,
+    data_moments,
+    default_prior_from_moments,
+)
 from .statistics import responsibility_statistics
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "SKLEARN_TYPES",
     "GaussianMixture",
     "INIT_METHODS",
     "TIE_RTOL",
@@ -190,13 +197,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         Number of components :math:`K`.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
-        Each component's own full matrix, one shared full matrix, a diagonal matrix per
-        component, or one variance per component.
+    covariance_type : str, default="full"
+        scikit-learn's four: ``"full"`` (each component's own full matrix), ``"tied"`` (one
+        shared full matrix), ``"diag"`` (a diagonal matrix per component) or
+        ``"spherical"`` (one variance per component); or one of mclust's fourteen
+        volume-shape-orientation models, ``"EII"``, ``"VII"``, ``"EEI"``, ``"VEI"``,
+        ``"EVI"``, ``"VVI"``, ``"EEE"``, ``"VEE"``, ``"EVE"``, ``"VVE"``, ``"EEV"``,
+        ``"VEV"``, ``"EVV"``, ``"VVV"`` (:mod:`gmmlib.parsimonious`:
+        :math:`\Sigma_k = \lambda_k D_k A_k D_k^\top`, volume, shape and orientation
+        each equal across components, varying or the identity). ``spherical``, ``diag``,
+        ``tied`` and ``full`` are VII, VVI, EEE and VVV, stored as scikit-learn stores
+        them; an mclust model stores its covariances as ``diag`` (EII...VVI, shape
+        ``(K, d)``), ``tied`` (EEE) or ``full`` (the others).
     tol : float, default=1e-3
         Stop when the mean log-likelihood improves by less than this.
     reg_covar : float, default=1e-6
-        Added to every covariance's diagonal, so covariances stay positive definite.
+        Added to every covariance's diagonal, so covariances stay positive definite (an
+        mclust model: the covariances of maximum likelihood as if each point carried the
+        extra scatter ``reg_covar * I``, the same for ``full``/VVV).
     max_iter : int, default=100
         Most EM iterations per start.
     n_init : int, default=1
@@ -205,7 +223,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         How starting responsibilities are chosen.
     weights_init, means_init, precisions_init : array-like, optional
         User-given starting weights ``(K,)``, means ``(K, d)`` and precisions (inverse
-        covariances, shaped like ``covariances_``).
+        covariances, shaped like ``covariances_``). For an mclust model the starting
+        precisions need not satisfy its constraints (the first M-step imposes them; EM's
+        first iteration may then lower the log-likelihood, the later ones cannot).
     random_state : int, RandomState or None
         Seeds the initialisation and :meth:`sample`.
     prior : None, "default" or gmmlib.prior.ConjugatePrior, default=None
@@ -214,6 +234,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         hyperparameters (mclust's ``priorControl()``); a :class:`~gmmlib.prior.ConjugatePrior`
         sets some or all of them (its ``None`` fields get the defaults). ``lower_bounds_``
         then holds the mean log posterior, which EM never lowers when ``reg_covar=0``.
+        mclust's models take mclust's prior (:data:`gmmlib.prior.MCLUST_MAP`); VEE, EVE,
+        VVE and EVV have none (a ValueError).
     n_jobs : int or None, default=None
         Threads over chunks of rows. None: all the cores this process may use, or
         ``OMP_NUM_THREADS`` if it is set (as scikit-learn's ``KMeans``); -1: all cores; -2:
@@ -222,6 +244,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         For a Dask array: the rows a start (k-means, k-means++, ...) is computed from, a
         uniform sample (None: :data:`gmmlib.dask.INIT_SAMPLE_SIZE`, 100,000). Data in memory
         always start from all their rows.
+    m_step_options : dict or None, default=None
+        For the mclust models whose M-step iterates (VEI, VEE, EVE, VVE, VEV): ``tol``
+        (default 1e-8) and ``max_iter`` (1000), the stopping rule of
+        :func:`gmmlib.parsimonious.covariances_from_scatter`, and ``vve``:
+        ``"likelihood"`` (default; the VVE M-step that maximises the likelihood) or
+        ``"mclust"`` (mclust 6.0.0's VVE M-step, which does not; see the README). Each
+        M-step continues from the last, so every EM iteration is a generalised EM step
+        however soon an M-step stops. Ignored by the other covariance types.
     warm_start : bool, default=False
         If True, each ``fit`` continues from the previous fit's parameters (one start).
     verbose : int, default=0
@@ -234,7 +264,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ----------
     weights_ : ndarray of shape (K,)
     means_ : ndarray of shape (K, d)
-    covariances_ : ndarray, (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical
+    covariances_ : ndarray, (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical; an
+        mclust model as its storage (:func:`gmmlib.parsimonious.full_covariances` writes
+        any of them as (K, d, d) matrices)
     precisions_ : ndarray, the inverse covariances, same shape
     precisions_cholesky_ : ndarray, :math:`U_k` with :math:`\Sigma_k^{-1} = U_k U_k^\top`
     converged_ : bool, whether the kept run met ``tol``
@@ -268,6 +300,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         prior=None,
         n_jobs: int | None = None,
         init_sample_size: int | None = None,
+        m_step_options: dict | None = None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -286,6 +319,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.prior = prior
         self.n_jobs = n_jobs
         self.init_sample_size = init_sample_size
+        self.m_step_options = m_step_options
 
     # ------------------------------------------------------------------ validation
     def _check_parameters(self) -> None:
@@ -319,6 +353,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_n_jobs(self.n_jobs)
         if self.init_sample_size is not None:
             check_number("init_sample_size", self.init_sample_size, int, 1)
+        if self.prior is not None:
+            check_prior_supported(self.covariance_type)
+        self._m_step_options()
+
+    def _m_step_options(self) -> dict:
+        """``m_step_options`` checked (a ValueError names a wrong key or value), as a dict."""
+        options = self.m_step_options
+        if options is None:
+            return {}
+        if not isinstance(options, dict) or not set(options) <= {"tol", "max_iter", "vve"}:
+            raise ValueError(
+                "m_step_options must be None or a dict with some of the keys 'tol', "
+                f"'max_iter' and 'vve'; got {options!r}."
+            )
+        return check_options(**options)
 
     def _complete_prior(self, data: _InMemory | _OnDask) -> ConjugatePrior | None:
         """The prior with every hyperparameter set (data-dependent defaults from the data's
@@ -356,7 +405,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.precisions_init is not None:
             shape = cov.expected_covariance_shape(self.covariance_type, k, n_features)
             precisions = as_finite_array("precisions_init", self.precisions_init, shape)
-            if self.covariance_type in ("diag", "spherical"):
+            if cov.storage(self.covariance_type) in ("diag", "spherical"):
                 if np.any(precisions <= 0):
                     raise ValueError(f"precisions_init ({self.covariance_type}) must be positive.")
             else:
@@ -437,7 +486,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 X, resp, self.covariance_type, sample_weight=sample_weight, n_jobs=self.n_jobs
             )
             weights, means, covariances = m_step_from_statistics(
-                stats, reg_covar=self.reg_covar, prior=getattr(self, "prior_", None)
+                stats,
+                reg_covar=self.reg_covar,
+                prior=getattr(self, "prior_", None),
+                m_step_options=self._m_step_options(),
             )
         weights = weights if weights_init is None else weights_init
         means = means if means_init is None else means_init
@@ -460,6 +512,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             reg_covar=self.reg_covar,
             precisions_cholesky=prec_chol,
             prior=self.prior_,
+            m_step_options=self._m_step_options(),
         )
         start = lap = time.perf_counter()
         state, _ = next(states)
@@ -658,7 +711,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def n_parameters(self) -> int:
         r"""Number of free parameters :math:`p`: :math:`K - 1` weights, :math:`K d` means and
         the covariances' (``full``: :math:`K d (d + 1) / 2`; ``tied``: :math:`d (d + 1) / 2`;
-        ``diag``: :math:`K d`; ``spherical``: :math:`K`)."""
+        ``diag``: :math:`K d`; ``spherical``: :math:`K`; an mclust model: mclust's
+        ``nVarParams``, :func:`gmmlib.parsimonious.n_covariance_parameters`)."""
         check_is_fitted(self)
         return cov.n_parameters(self.n_components, self.n_features_in_, self.covariance_type)
 
@@ -709,11 +763,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         n_features = self.means_.shape[1]
-        if self.covariance_type in ("full", "tied"):
+        kind = cov.storage(self.covariance_type)
+        if kind in ("full", "tied"):
             covariances = (
-                self.covariances_
-                if self.covariance_type == "full"
-                else [self.covariances_] * self.n_components
+                self.covariances_ if kind == "full" else [self.covariances_] * self.n_components
             )
             parts = [
                 rng.multivariate_normal(mean, covariance, int(count))
@@ -757,7 +810,7 @@ def sort_components(model: GaussianMixture, by: str = "mean") -> GaussianMixture
     fitted = {name: value for name, value in vars(model).items() if name.endswith("_")}
     result.__dict__.update(copy.deepcopy(fitted))  # a copy shares nothing with the original
     per_component = ["weights_", "means_"]
-    if model.covariance_type != "tied":
+    if cov.storage(model.covariance_type) != "tied":
         per_component += ["covariances_", "precisions_", "precisions_cholesky_"]
     for name in per_component:
         setattr(result, name, np.asarray(getattr(model, name))[order].copy())

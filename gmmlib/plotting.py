@@ -49,6 +49,7 @@ __all__ = [
     "plot_uncertainty",
     "plot_decision_regions",
     "plot_criteria",
+    "plot_bic_by_model",
     "animate_em",
     "animation_html",
     "plot_digits",
@@ -56,6 +57,7 @@ __all__ = [
     "KMeansArtists",
     "DecisionRegionArtists",
     "CriteriaArtists",
+    "ModelCriterionArtists",
 ]
 
 _CMAP = "viridis"
@@ -104,6 +106,16 @@ class CriteriaArtists(NamedTuple):
 
     lines: dict[tuple[str, str], Line2D]
     best: dict[tuple[str, str], Line2D]
+    degenerate: PathCollection | None
+
+
+class ModelCriterionArtists(NamedTuple):
+    """What :func:`plot_bic_by_model` drew: one line per covariance type, the mark on the
+    best candidate (None if every one was degenerate) and the degenerate candidates' red
+    crosses (None when there were none)."""
+
+    lines: dict[str, Line2D]
+    best: Line2D | None
     degenerate: PathCollection | None
 
 
@@ -477,14 +489,7 @@ def plot_criteria(
     -------
     CriteriaArtists
     """
-    missing = {"n_components", "covariance_type"} - set(getattr(table, "columns", ()))
-    if missing:
-        raise ValueError(
-            f"table needs the columns n_components and covariance_type; {sorted(missing)} "
-            "missing. Pass ModelSelection.table."
-        )
-    if len(table) == 0:
-        raise ValueError("table has no rows: there are no candidates to plot.")
+    _check_table(table)
     if criteria is None:
         criteria = [c for c in ("bic", "aic") if c in table.columns] or ["cv_log_likelihood"]
     criteria = [criteria] if isinstance(criteria, str) else list(criteria)
@@ -499,11 +504,7 @@ def plot_criteria(
             "different scales: plot them on separate axes."
         )
     ax = _axes(ax)
-    degenerate = (
-        table["degenerate"].to_numpy(bool)
-        if "degenerate" in table.columns
-        else np.zeros(len(table), bool)
-    )
+    degenerate = _degenerate(table)
     types = list(dict.fromkeys(table["covariance_type"]))
     linestyles = ["-", "--", ":"]
     lines, best = {}, {}
@@ -522,20 +523,8 @@ def plot_criteria(
             if np.isfinite(values).any():
                 i = np.nanargmin(values) if lower_is_better else np.nanargmax(values)
                 (best[criterion, covariance_type],) = ax.plot(ks[i], values[i], "o", color=colour)
-    marks = None
-    if degenerate.any():
-        marks = ax.scatter(
-            table["n_components"].to_numpy()[degenerate],
-            np.full(degenerate.sum(), 0.03),
-            transform=ax.get_xaxis_transform(),
-            marker="x",
-            color="red",
-            label="degenerate fit",
-        )
-    ks = table["n_components"].to_numpy()
-    ax.set_xlim(ks.min() - 0.5, ks.max() + 0.5)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("number of components")
+    marks = _mark_degenerate(ax, table, degenerate)
+    _components_axis(ax, table)
     lower_is_better = _CRITERIA[criteria[0]][1]
     ax.set_ylabel(
         "criterion (lower is better)"
@@ -544,6 +533,127 @@ def plot_criteria(
     )
     ax.legend(loc="best")
     return CriteriaArtists(lines, best, marks)
+
+
+def _check_table(table: Any) -> None:
+    missing = {"n_components", "covariance_type"} - set(getattr(table, "columns", ()))
+    if missing:
+        raise ValueError(
+            f"table needs the columns n_components and covariance_type; {sorted(missing)} "
+            "missing. Pass ModelSelection.table."
+        )
+    if len(table) == 0:
+        raise ValueError("table has no rows: there are no candidates to plot.")
+
+
+def _degenerate(table: Any) -> np.ndarray:
+    if "degenerate" in table.columns:
+        return table["degenerate"].to_numpy(bool)
+    return np.zeros(len(table), bool)
+
+
+def _mark_degenerate(ax: Axes, table: Any, degenerate: np.ndarray) -> PathCollection | None:
+    """Red crosses along the bottom of the axes at the degenerate candidates' sizes."""
+    if not degenerate.any():
+        return None
+    return ax.scatter(
+        table["n_components"].to_numpy()[degenerate],
+        np.full(degenerate.sum(), 0.03),
+        transform=ax.get_xaxis_transform(),
+        marker="x",
+        color="red",
+        label="degenerate fit",
+    )
+
+
+def _components_axis(ax: Axes, table: Any) -> None:
+    ks = table["n_components"].to_numpy()
+    ax.set_xlim(ks.min() - 0.5, ks.max() + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("number of components")
+
+
+#: One marker per covariance type in :func:`plot_bic_by_model` (fourteen models and more).
+_MODEL_MARKERS = ("o", "s", "^", "v", "D", "<", ">", "p", "*", "h", "X", "P", "d", "8")
+
+
+def plot_bic_by_model(
+    table: Any,
+    ax: Axes | None = None,
+    *,
+    criterion: str = "bic",
+    mclust_sign: bool = False,
+) -> ModelCriterionArtists:
+    r"""mclust's ``plot(mclustBIC)``: one criterion against the number of components, one
+    line (colour and marker) per covariance type, the best candidate circled.
+
+    gmmlib's criteria are lower-is-better, :math:`	ext{BIC} = -2 \log \hat L + p \log N`;
+    mclust reports :math:`2 \log \hat L - p \log N`, the same number with the other sign,
+    and higher is better. ``mclust_sign=True`` draws mclust's sign (the same picture as
+    R's, upside down from the default); the y-axis label says which is drawn and which way
+    is better. Candidates flagged ``degenerate`` are left out of their lines and marked
+    with red crosses along the bottom, as in :func:`plot_criteria`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :attr:`gmmlib.selection.ModelSelection.table` (from ``select_model(X,
+        covariance_types="all")`` for mclust's fourteen models).
+    ax : Axes, optional
+    criterion : {"bic", "aic", "icl"}, default="bic"
+    mclust_sign : bool, default=False
+
+    Returns
+    -------
+    ModelCriterionArtists
+    """
+    _check_table(table)
+    if criterion not in ("bic", "aic", "icl") or criterion not in table.columns:
+        raise ValueError(
+            f"criterion must be one of 'bic', 'aic', 'icl' and a column of the table; got "
+            f"{criterion!r}."
+        )
+    ax = _axes(ax)
+    degenerate = _degenerate(table)
+    sign = -1.0 if mclust_sign else 1.0
+    values = np.where(degenerate, np.nan, sign * table[criterion].to_numpy(float))
+    ks = table["n_components"].to_numpy()
+    types = list(dict.fromkeys(table["covariance_type"]))
+    palette = colormaps["tab20"]  # the dark shade of each hue first, then the light ones
+    colours = [palette((2 * i) % 20 + (2 * i) // 20 % 2) for i in range(len(types))]
+    lines = {}
+    for index, covariance_type in enumerate(types):
+        rows = np.flatnonzero((table["covariance_type"] == covariance_type).to_numpy())
+        rows = rows[np.argsort(ks[rows], kind="stable")]
+        (lines[covariance_type],) = ax.plot(
+            ks[rows],
+            values[rows],
+            color=colours[index],
+            marker=_MODEL_MARKERS[index % len(_MODEL_MARKERS)],
+            label=str(covariance_type),
+        )
+    best = None
+    if np.isfinite(values).any():
+        i = int(np.nanargmax(values) if mclust_sign else np.nanargmin(values))
+        (best,) = ax.plot(
+            ks[i],
+            values[i],
+            "o",
+            markersize=16,
+            markerfacecolor="none",
+            color="black",
+            label=f"best: {table['covariance_type'].iloc[i]}, {ks[i]} components",
+        )
+    marks = _mark_degenerate(ax, table, degenerate)
+    _components_axis(ax, table)
+    name = _CRITERIA[criterion][0]
+    ax.set_ylabel(
+        f"{name}, mclust's sign: 2 log L - penalty (higher is better)"
+        if mclust_sign
+        else f"{name} = -2 log L + penalty (lower is better)"
+    )
+    ax.legend(loc="best", ncol=2 if len(types) > 4 else 1, fontsize="small")
+    return ModelCriterionArtists(lines, best, marks)
 
 
 # ---------------------------------------------------------------------------------------
@@ -592,8 +702,9 @@ def animate_em(
     history : sequence of gmmlib.em.EMState
         From :func:`gmmlib.em.em_history`: ``(weights, means, covariances,
         mean_log_likelihood)`` per iteration, entry 0 being the start.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
-        How ``covariances`` are stored in ``history``.
+    covariance_type : str, default="full"
+        How ``covariances`` are stored in ``history``: any of
+        :data:`gmmlib.COVARIANCE_TYPES` (an mclust model as its storage).
     ax : Axes, optional
         Draw the data panel here (the iteration and log-likelihood go in its title);
         by default a new figure with the data and the log-likelihood side by side.

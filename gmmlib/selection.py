@@ -40,11 +40,15 @@ from ._covariance import (
     DegenerateFitError,
     check_covariance_type,
     covariance_matrices,
+    minimum_points,
     n_parameters,
+    storage,
 )
 from ._parallel import single_threaded
 from ._validation import check_sample_weight, is_integer
 from .mixture import GaussianMixture
+from .parsimonious import MODEL_NAMES
+from .prior import NO_PRIOR_MODELS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -79,11 +83,6 @@ _COLUMNS = [
 ]
 
 
-def _minimum_points(covariance_type: str, n_features: int) -> int:
-    """Fewest points (by responsibility) that give a component a non-singular covariance."""
-    return {"full": n_features + 1, "diag": 2, "spherical": 2, "tied": 0}[covariance_type]
-
-
 def degenerate_components(
     model: Any, X: Any, *, rtol: float = DEGENERATE_RTOL, sample_weight: Any = None
 ) -> np.ndarray:
@@ -95,7 +94,10 @@ def degenerate_components(
     1. **it rests on a handful of points**: its effective size
        :math:`N_k = N\pi_k` is smaller than the :math:`d + 1` points a full covariance
        needs to be non-singular (2 for ``diag`` and ``spherical``; ``tied`` shares one
-       covariance estimated from all points, so this test does not apply); or
+       covariance estimated from all points, so this test does not apply; for mclust's
+       models, :func:`gmmlib._covariance.minimum_points`: :math:`d + 1` when the component
+       has an orientation of its own or a matrix that its own points decide, 2 for
+       variances of its own, none for EII, EEI, EEE); or
     2. **it is flat in some direction**: with :math:`C_k = \Sigma_k - \epsilon I` its
        covariance without the regulariser :math:`\epsilon` = ``reg_covar``, and :math:`S`
        the covariance of ``X``, some direction :math:`v` has
@@ -134,7 +136,7 @@ def degenerate_components(
     covariance_type = check_covariance_type(getattr(model, "covariance_type", "full"))
     reg_covar = float(getattr(model, "reg_covar", 0.0))
     size = n_samples if weight is None else float(weight.sum())
-    too_small = np.asarray(model.weights_) * size < _minimum_points(covariance_type, n_features)
+    too_small = np.asarray(model.weights_) * size < minimum_points(covariance_type, n_features)
 
     spread = np.atleast_2d(np.cov(X, rowvar=False, bias=True, aweights=weight))
     floor = (
@@ -200,7 +202,7 @@ def _split_start(model: Any, covariance_type: str) -> dict[str, np.ndarray]:
     means = np.vstack([model.means_, model.means_[k] + step])
     means[k] = model.means_[k] - step
     precisions = np.asarray(model.precisions_)
-    if covariance_type != "tied":
+    if storage(covariance_type) != "tied":  # a copy of a component keeps every constraint
         precisions = np.concatenate([precisions, precisions[k : k + 1]])
     return {"weights_init": weights, "means_init": means, "precisions_init": precisions}
 
@@ -430,17 +432,25 @@ class ModelSelection:
             )
         return ModelSelection(self.table, self.estimators_, criterion)
 
-    def plot(self, ax: Any = None) -> Any:
-        """Plot the criterion against the number of components
-        (see :func:`~gmmlib.plotting.plot_criteria`).
+    def plot(self, ax: Any = None, *, kind: str = "criteria", **options: Any) -> Any:
+        """Plot the candidates' scores against the number of components.
 
-        BIC, AIC and ICL are drawn together for ``criterion`` ``"bic"``, ``"aic"`` or
-        ``"icl"``; the held-out log-likelihood alone for ``"cv"``.
+        ``kind="criteria"`` (default): BIC, AIC and ICL together for ``criterion``
+        ``"bic"``, ``"aic"`` or ``"icl"``, the held-out log-likelihood alone for ``"cv"``
+        (:func:`gmmlib.plotting.plot_criteria`). ``kind="models"``: mclust's picture of
+        ``plot(mclustBIC)``, one line per covariance type for one criterion (this
+        selection's, BIC for ``"cv"``; :func:`gmmlib.plotting.plot_bic_by_model`, which
+        takes the ``options``, e.g. ``mclust_sign=True``).
         """
-        from .plotting import plot_criteria
+        from .plotting import plot_bic_by_model, plot_criteria
 
+        if kind == "models":
+            criterion = "bic" if self.criterion == "cv" else self.criterion
+            return plot_bic_by_model(self.table, ax, criterion=criterion, **options)
+        if kind != "criteria":
+            raise ValueError(f"kind must be 'criteria' or 'models'; got {kind!r}.")
         criteria = ["cv_log_likelihood"] if self.criterion == "cv" else ["bic", "aic", "icl"]
-        return plot_criteria(self.table, ax, criteria=criteria)
+        return plot_criteria(self.table, ax, criteria=criteria, **options)
 
     def __repr__(self) -> str:
         chosen = "none (all degenerate)" if self.best_index_ is None else self.best_params_
@@ -451,18 +461,33 @@ class ModelSelection:
 
 
 def _check_candidates(
-    n_components: int | Iterable[int], covariance_types: str | Iterable[str], criterion: str
+    n_components: int | Iterable[int],
+    covariance_types: str | Iterable[str],
+    criterion: str,
+    prior: Any = None,
 ) -> tuple[list[int], list[str]]:
     sizes: list[Any] = [n_components] if is_integer(n_components) else list(n_components)  # type: ignore[arg-type]
     if not sizes or any(not is_integer(k) or k < 1 for k in sizes):
         raise ValueError(
             f"n_components must be positive integers, e.g. range(1, 11); got {n_components!r}."
         )
-    types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
+    if isinstance(covariance_types, str) and covariance_types == "all":
+        # mclust's default; with a prior, Mclust() leaves out the models that have none
+        types = [t for t in MODEL_NAMES if prior is None or t not in NO_PRIOR_MODELS]
+    elif isinstance(covariance_types, str):
+        types = [covariance_types]
+    else:
+        types = list(covariance_types)
     if not types:
         raise ValueError("covariance_types is empty; pass e.g. ('full',).")
     for covariance_type in types:
         check_covariance_type(covariance_type)
+        if prior is not None and covariance_type in NO_PRIOR_MODELS:
+            raise ValueError(
+                f"covariance_types includes {covariance_type}, which has no conjugate prior "
+                f"(nor have {', '.join(NO_PRIOR_MODELS)} in mclust): leave these out when "
+                "passing a prior, or pass covariance_types='all', which does."
+            )
     if len(set(sizes)) != len(sizes) or len(set(types)) != len(types):
         raise ValueError("n_components and covariance_types must not repeat a value.")
     if criterion not in CRITERIA:
@@ -473,7 +498,7 @@ def _check_candidates(
 def select_model(
     X: Any,
     n_components: Iterable[int] = range(1, 11),
-    covariance_types: Iterable[str] = ("spherical", "diag", "tied", "full"),
+    covariance_types: str | Iterable[str] = ("spherical", "diag", "tied", "full"),
     criterion: str = "bic",
     *,
     n_init: int = 5,
@@ -528,7 +553,12 @@ def select_model(
     X : array-like of shape (n_samples, n_features)
         A pandas DataFrame keeps its column names in the fitted models.
     n_components : iterable of int, default=range(1, 11)
-    covariance_types : iterable of str, default=("spherical", "diag", "tied", "full")
+    covariance_types : str or iterable of str, default=("spherical", "diag", "tied", "full")
+        Any of :data:`gmmlib.COVARIANCE_TYPES`: scikit-learn's four, mclust's fourteen
+        models (:data:`gmmlib.parsimonious.MODEL_NAMES`), or a mix; ``"all"`` is mclust's
+        default, the fourteen (with a ``prior``, the ten that have one, as ``Mclust()``
+        does). ``select_model(X, covariance_types="all").plot(kind="models")`` draws
+        mclust's BIC-by-model picture.
     criterion : {"bic", "aic", "icl", "cv"}, default="bic"
     n_init : int, default=5
         Seeded starts per candidate (and per fold), besides the split start. Five keeps
@@ -578,7 +608,7 @@ def select_model(
     """
     import pandas as pd
 
-    sizes, types = _check_candidates(n_components, covariance_types, criterion)
+    sizes, types = _check_candidates(n_components, covariance_types, criterion, prior)
     sizes = sorted(sizes)
     names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
     X = np.asarray(X, dtype=float)

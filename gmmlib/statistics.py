@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._covariance import check_covariance_type
 from ._covariance import precisions_cholesky as _precisions_cholesky
+from ._covariance import storage
 from ._kernels import (
     Components,
     RowBall,
@@ -103,8 +103,10 @@ class SufficientStatistics:
     * ``counts`` (K,): :math:`N_k = \sum_i w_i r_{ik}`;
     * ``sums`` (K, d): :math:`s_k = \sum_i w_i r_{ik} (x_i - a_k)`;
     * ``scatters``: :math:`Q_k = \sum_i w_i r_{ik} (x_i - a_k)(x_i - a_k)^\top`, shaped by
-      ``covariance_type``: (K, d, d) ``full``; (d, d) ``tied``, :math:`\sum_k Q_k`;
-      (K, d) ``diag`` and ``spherical``, the diagonals;
+      the storage of ``covariance_type`` (:func:`gmmlib._covariance.storage`): (K, d, d)
+      ``full``; (d, d) ``tied``, :math:`\sum_k Q_k`; (K, d) ``diag`` and ``spherical``,
+      the diagonals (an mclust model reads those of its storage: EII...VVI the diagonals,
+      EEE the pooled matrix, the others the matrices);
     * ``log_likelihood``: :math:`\sum_i w_i \log p(x_i)` (NaN when the responsibilities were
       given rather than computed, :func:`responsibility_statistics`);
     * ``total_weight``: :math:`\sum_i w_i`;
@@ -294,12 +296,13 @@ def sufficient_statistics(
     ----------
     X : array of shape (N, d)
     weights, means, covariances : the mixture's parameters (covariances shaped by type).
-    covariance_type : ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"``.
+    covariance_type : one of :data:`gmmlib.COVARIANCE_TYPES` (scikit-learn's four or an
+        mclust model, computed by the kernel of its storage).
     precisions_cholesky : optional, the Cholesky factors of the precisions if already known.
     sample_weight : optional (N,) non-negative weights :math:`w_i` (row :math:`i` counts
         :math:`w_i` times).
     """
-    check_covariance_type(covariance_type)
+    kernel = storage(covariance_type)  # the statistics of the type's storage
     X = as_rows(X)
     sample_weight = check_sample_weight_shape(sample_weight, X.shape[0])
     if precisions_cholesky is None:
@@ -329,11 +332,11 @@ def sufficient_statistics(
         if weight is not None:
             resp *= weight.astype(resp.dtype)
         if exact:
-            moments = _moments_about_points(x, resp.T, reference, covariance_type)
-        elif covariance_type == "full":
+            moments = _moments_about_points(x, resp.T, reference, kernel)
+        elif kernel == "full":
             moments = _full_moments(resp, features, components)
         else:
-            moments = _moments_about_centre(resp, features, covariance_type)
+            moments = _moments_about_centre(resp, features, kernel)
         total_weight = float(x.shape[0] if weight is None else weight.sum())
         return SufficientStatistics(
             *moments,
@@ -347,9 +350,9 @@ def sufficient_statistics(
     if X.shape[0] == 0:  # an empty block of a Dask array, say: it adds nothing
         scatters = np.zeros(
             (n_features, n_features)
-            if covariance_type == "tied"
+            if kernel == "tied"
             else (n_components, n_features, n_features)
-            if covariance_type == "full"
+            if kernel == "full"
             else (n_components, n_features)
         )
         return SufficientStatistics(
@@ -365,7 +368,7 @@ def sufficient_statistics(
     per_row = components.numbers_per_row * (2 if exact else 1)
     slices = chunks(X.shape[0], per_row, dtype.itemsize)
     total = add_in_order(ordered_map(chunk, slices, n_threads))
-    if covariance_type == "full" and not exact:
+    if kernel == "full" and not exact:
         components.unwhiten(total.sums, total.scatters)
     return total
 
@@ -389,7 +392,7 @@ def responsibility_statistics(
     ran). ``resp`` may be any float type (a one-hot start in float32 takes half the memory);
     each chunk is converted on its own.
     """
-    check_covariance_type(covariance_type)
+    kernel = storage(covariance_type)
     X = as_rows(X)
     dtype = compute_dtype(X)
     resp = np.asarray(resp)
@@ -419,7 +422,7 @@ def responsibility_statistics(
 
     def chunk(rows: slice) -> SufficientStatistics:
         weight = None if sample_weight is None else sample_weight[rows]
-        moments = _moments_about_points(X[rows], weighted(rows), about, covariance_type)
+        moments = _moments_about_points(X[rows], weighted(rows), about, kernel)
         total = float(rows.stop - rows.start) if weight is None else float(weight.sum())
         return SufficientStatistics(*moments, math.nan, total, about, covariance_type, dtype.name)
 
@@ -428,7 +431,9 @@ def responsibility_statistics(
 
 def weighted_outer(weights: np.ndarray, vectors: np.ndarray, covariance_type: str) -> np.ndarray:
     r""":math:`w_k v_k v_k^\top`, shaped like the scatters of ``covariance_type``: one matrix
-    per component (``full``), their sum (``tied``), or the diagonals :math:`w_k v_k^2`."""
+    per component (``full``), their sum (``tied``), or the diagonals :math:`w_k v_k^2`
+    (by the storage of ``covariance_type``)."""
+    covariance_type = storage(covariance_type)
     if covariance_type == "full":
         return weights[:, None, None] * np.einsum("ki,kj->kij", vectors, vectors)
     if covariance_type == "tied":
@@ -444,7 +449,7 @@ def scatter_about_weighted_means(stats: SufficientStatistics, counts: np.ndarray
 
 
 def _diagonal(matrices: np.ndarray, covariance_type: str) -> np.ndarray:
-    if covariance_type in ("full", "tied"):
+    if storage(covariance_type) in ("full", "tied"):
         return np.diagonal(matrices, axis1=-2, axis2=-1)
     return matrices
 
@@ -467,7 +472,7 @@ def needs_recentring(stats: SufficientStatistics) -> bool:
     around = _diagonal(stats.scatters, stats.covariance_type)
     limit = _CANCELLATION_LIMIT_32 if stats.dtype == "float32" else _CANCELLATION_LIMIT
     holding = stats.counts > 1e-6 * max(float(stats.counts.sum()), np.finfo(float).tiny)
-    if stats.covariance_type != "tied":
+    if storage(stats.covariance_type) != "tied":
         around, within = around[holding], within[holding]
     elif not holding.any():
         return False

@@ -7,7 +7,8 @@ import pytest
 from _helpers import covariance_matrices
 
 from gmmlib import _covariance as cov
-from gmmlib._covariance import COVARIANCE_TYPES, n_parameters
+from gmmlib._covariance import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib._covariance import n_parameters
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,8 @@ def test_a_covariance_that_is_not_positive_definite_is_a_degenerate_fit():
 
 
 def test_an_unknown_covariance_type_is_named():
-    with pytest.raises(ValueError, match=r"covariance_type must be one of \('full'.*got 'Full'"):
+    message = r"covariance_type must be one of scikit-learn's \('full'.*EII.*got 'Full'"
+    with pytest.raises(ValueError, match=message):
         cov.check_covariance_type("Full")
     assert cov.check_covariance_type("tied") == "tied"
 

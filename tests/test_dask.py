@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture
 from gmmlib import dask as gmm_dask
 from gmmlib.datasets import gaussian_clusters
 from gmmlib.mixture import precisions_of_variances

@@ -8,7 +8,8 @@ import pytest
 from _helpers import covariance_matrices as full_matrices
 from scipy.stats import multivariate_normal
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture, em
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture, em
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

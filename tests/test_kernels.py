@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture, _kernels, em
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture, _kernels, em
 from gmmlib.datasets import gaussian_clusters
 
 

@@ -18,7 +18,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture, datasets, sort_components
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture, datasets, sort_components
 from gmmlib.datasets import gaussian_clusters
 from gmmlib.mixture import TIE_RTOL, precisions_of_variances
 

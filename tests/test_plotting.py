@@ -15,7 +15,8 @@ from matplotlib.colors import to_rgba
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture, em, plotting
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture, em, plotting
 from gmmlib.datasets import stretched_blobs
 
 pytestmark = pytest.mark.usefixtures("one_thread")

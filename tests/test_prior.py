@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmlib import COVARIANCE_TYPES as TYPES
+from gmmlib import SKLEARN_TYPES as TYPES
 from gmmlib import GaussianMixture, em
 from gmmlib.prior import ConjugatePrior, default_prior, log_prior, pseudo_counts
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gmmlib import COVARIANCE_TYPES, em, statistics
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import em, statistics
 from gmmlib.datasets import blobs, gaussian_clusters
 
 

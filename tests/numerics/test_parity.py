@@ -10,7 +10,8 @@ from _helpers import fit_quietly
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture
 from gmmlib.mixture import precisions_of_variances
 
 pytestmark = pytest.mark.slow

@@ -33,7 +33,8 @@ import reference_em
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnMixture
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture
 from gmmlib.mixture import INIT_METHODS
 
 pytestmark = pytest.mark.slow

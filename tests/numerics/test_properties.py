@@ -9,7 +9,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gmmlib import COVARIANCE_TYPES, GaussianMixture, em
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import GaussianMixture, em
 from gmmlib.datasets import gaussian_clusters
 from gmmlib.selection import degenerate_components
 

@@ -26,7 +26,8 @@ from _helpers import covariance_matrices
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gmmlib import COVARIANCE_TYPES, em
+from gmmlib import SKLEARN_TYPES as COVARIANCE_TYPES
+from gmmlib import em
 from gmmlib.datasets import gaussian_clusters
 
 pytestmark = pytest.mark.slow
