@@ -1,7 +1,8 @@
-"""The book's small synthetic data sets, seeded so every chapter is reproducible.
+"""The book's small data sets: synthetic ones, seeded so every chapter is reproducible, and
+a few small public real ones, loaded offline.
 
-Each function returns ``(X, y)``: the points ``X`` of shape ``(n_samples, 2)`` and the
-index ``y`` of the group each point was drawn from (a reference for the reader; the
+Each synthetic function returns ``(X, y)``: the points ``X`` of shape ``(n_samples, 2)`` and
+the index ``y`` of the group each point was drawn from (a reference for the reader; the
 mixture models never see it).
 
 =======================  =============================================================
@@ -14,23 +15,48 @@ mixture models never see it).
 
 :func:`gaussian_clusters` draws from a random Gaussian mixture in any dimension, for
 benchmarks and tests.
+
+The real data sets come with the package (Old Faithful, as a CSV file in ``gmmlib/data``)
+or with scikit-learn (iris, wine, breast cancer), so no loader touches the network. Each
+returns a :class:`RealData`: the measurements ``X`` (float64), the known classes ``y`` (or
+``None``), the column names, the class names and a short description with the source.
+
+=======================  =============================================================
+:func:`old_faithful`     272 eruptions of the Old Faithful geyser: duration and waiting
+                         time, two clear groups (mclust's classic example); no labels
+:func:`iris`             Fisher's 150 irises, 4 measurements in cm, 3 species
+:func:`wine`             178 Italian wines, 13 chemical measurements in very different
+                         units, 3 cultivars
+:func:`breast_cancer`    569 breast-mass images from Wisconsin, the first 10 (the mean)
+                         of 30 nucleus features by default, benign or malignant
+=======================  =============================================================
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib import resources
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_moons
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_blobs, make_moons
 
 from ._validation import is_integer
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 __all__ = [
+    "RealData",
     "blobs",
+    "breast_cancer",
     "gaussian_clusters",
+    "iris",
     "moons",
+    "old_faithful",
     "stretched_blobs",
+    "wine",
     "write_gaussian_clusters",
     "write_npy",
 ]
@@ -290,3 +316,172 @@ def write_gaussian_clusters(
         return _cluster_points(labels, noise, centres, shapes)
 
     return write_npy(path, n_samples, n_features, make_rows, rows_per_write=rows_per_write)
+
+
+# ------------------------------------------------------------------------- real data sets
+class RealData(NamedTuple):
+    """A real data set: what the loaders of :mod:`gmmlib.datasets` return.
+
+    A named tuple, so ``X, y, feature_names, target_names, description = iris()`` works as
+    well as ``iris().X``.
+    """
+
+    #: The measurements, float64, shape ``(n_samples, n_features)``.
+    X: np.ndarray
+    #: The known class of each row (int64, shape ``(n_samples,)``), or ``None`` when the data
+    #: have none; a reference for the reader, never seen by a mixture.
+    y: np.ndarray | None
+    #: One name per column of ``X``.
+    feature_names: tuple[str, ...]
+    #: The name of each class (``target_names[y[i]]``), or ``None`` without classes.
+    target_names: tuple[str, ...] | None
+    #: What the data are, their source and their licence.
+    description: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """``X`` as a pandas DataFrame with the column names (and ``y`` left out)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.X, columns=list(self.feature_names))
+
+
+_OLD_FAITHFUL = """Old Faithful geyser, Yellowstone National Park, Wyoming, USA: 272 eruptions.
+Columns: eruptions (eruption time, min), waiting (waiting time to the next eruption, min).
+Source: R's datasets package (data set `faithful`, R 4.2.2), after W. Härdle (1991),
+Smoothing Techniques with Implementation in S, Springer; see also A. Azzalini and A. W.
+Bowman (1990), A look at some data on the Old Faithful geyser, Applied Statistics 39,
+357-365, whose version is more complete (R: MASS::geyser). The eruption times are rounded
+(multiples of 5 seconds are over-represented). Licence: shipped with R as part of R
+(GPL-2 | GPL-3); the measurements are facts of nature, freely redistributed."""
+
+
+def old_faithful() -> RealData:
+    """The Old Faithful geyser data: 272 eruptions, duration and waiting time.
+
+    R's ``faithful`` (``Rscript -e 'write.csv(faithful, row.names=FALSE)'``, R 4.2.2),
+    stored in the package as ``gmmlib/data/old_faithful.csv``: column ``eruptions`` is the
+    eruption time and ``waiting`` the waiting time to the next eruption, both in minutes.
+    The points fall into two clear groups (short eruptions after short waits, long after
+    long), which makes this the classic example of R's mclust.
+
+    Source: R's datasets package, after Härdle (1991), *Smoothing Techniques with
+    Implementation in S*, Springer; Azzalini & Bowman (1990), "A look at some data on the
+    Old Faithful geyser", *Applied Statistics* 39, 357-365, use a more complete version.
+    R documents the data set as "Part of R" (R is GPL-2 | GPL-3); the measurements
+    themselves are facts, redistributed freely (they are also in Python's statsmodels and
+    seaborn).
+
+    Returns
+    -------
+    RealData
+        ``X`` of shape (272, 2), ``y`` and ``target_names`` ``None``, ``feature_names``
+        ``("eruptions", "waiting")``.
+    """
+    path = resources.files("gmmlib").joinpath("data/old_faithful.csv")
+    with path.open("r", encoding="ascii") as file:
+        header = file.readline().strip().replace('"', "").split(",")
+        X = np.loadtxt(file, delimiter=",", dtype=np.float64, ndmin=2)
+    return RealData(X, None, tuple(header), None, _OLD_FAITHFUL)
+
+
+def _from_sklearn(bunch: object, columns: slice, description: str) -> RealData:
+    data = np.asarray(bunch.data, dtype=np.float64)[:, columns]  # type: ignore[attr-defined]
+    names = tuple(str(n) for n in bunch.feature_names)[columns]  # type: ignore[attr-defined]
+    target = np.asarray(bunch.target, dtype=np.int64)  # type: ignore[attr-defined]
+    classes = tuple(str(n) for n in bunch.target_names)  # type: ignore[attr-defined]
+    return RealData(np.ascontiguousarray(data), target, names, classes, description)
+
+
+def iris() -> RealData:
+    """Fisher's iris data: 150 flowers, four measurements in cm, three species.
+
+    :func:`sklearn.datasets.load_iris` (bundled with scikit-learn, no download): sepal
+    length and width, petal length and width of 50 flowers of each of *Iris setosa*,
+    *versicolor* and *virginica*. Setosa is separate; the other two overlap.
+
+    Source: R. A. Fisher (1936), "The use of multiple measurements in taxonomic problems",
+    *Annals of Eugenics* 7, 179-188 (measurements by E. Anderson); scikit-learn's copy is
+    Fisher's (the same as R's ``iris``), not the UCI Machine Learning Repository's, which
+    has two wrong values. Licence: UCI distributes the data under CC BY 4.0; scikit-learn
+    ships its copy under its BSD-3-Clause licence.
+
+    Returns
+    -------
+    RealData
+        ``X`` of shape (150, 4), ``y`` in {0, 1, 2}, ``target_names``
+        ``("setosa", "versicolor", "virginica")``.
+    """
+    description = (
+        "Fisher's iris data (1936): 150 flowers, sepal and petal length and width in cm, "
+        "50 of each of three species. From scikit-learn (sklearn.datasets.load_iris, "
+        "Fisher's values, as R's iris). Licence: CC BY 4.0 (UCI); BSD-3-Clause in scikit-learn."
+    )
+    return _from_sklearn(load_iris(), slice(None), description)
+
+
+def wine() -> RealData:
+    """The wine recognition data: 178 wines, 13 chemical measurements, three cultivars.
+
+    :func:`sklearn.datasets.load_wine` (bundled with scikit-learn, no download): the
+    results of a chemical analysis of wines grown in one region of Italy from three
+    cultivars (59, 71 and 48 wines). The columns have very different units and scales
+    (proline is in the hundreds to thousands, hue below 2), which is what makes it a test
+    of a method's indifference to units.
+
+    Source: M. Forina et al., PARVUS, Institute of Pharmaceutical and Food Analysis and
+    Technologies, Genoa; the UCI Machine Learning Repository's "Wine" data set. Licence:
+    UCI distributes it under CC BY 4.0; scikit-learn ships its copy under its BSD-3-Clause
+    licence.
+
+    Returns
+    -------
+    RealData
+        ``X`` of shape (178, 13), ``y`` in {0, 1, 2}, ``target_names``
+        ``("class_0", "class_1", "class_2")``.
+    """
+    description = (
+        "Wine recognition data: 178 Italian wines from three cultivars, 13 chemical "
+        "measurements (Forina et al., PARVUS; UCI Machine Learning Repository). From "
+        "scikit-learn (sklearn.datasets.load_wine). Licence: CC BY 4.0 (UCI); BSD-3-Clause "
+        "in scikit-learn."
+    )
+    return _from_sklearn(load_wine(), slice(None), description)
+
+
+def breast_cancer(n_features: int = 10) -> RealData:
+    """The Wisconsin diagnostic breast-cancer data: 569 images of breast masses.
+
+    :func:`sklearn.datasets.load_breast_cancer` (bundled with scikit-learn, no download):
+    ten features of the cell nuclei in a digitised image of a fine-needle aspirate
+    (radius, texture, perimeter, area, smoothness, compactness, concavity, concave points,
+    symmetry, fractal dimension), each as the mean over the nuclei, its standard error and
+    the "worst" value: 30 columns in that order. The default keeps the first
+    ``n_features=10``, the means. The diagnosis is malignant (212) or benign (357).
+
+    Source: W. H. Wolberg, W. N. Street and O. L. Mangasarian (1995), University of
+    Wisconsin; Street, Wolberg & Mangasarian (1993), "Nuclear feature extraction for breast
+    tumor diagnosis", *Proc. SPIE* 1905, 861-870; the UCI Machine Learning Repository's
+    "Breast Cancer Wisconsin (Diagnostic)" data set. Licence: UCI distributes it under
+    CC BY 4.0; scikit-learn ships its copy under its BSD-3-Clause licence.
+
+    Parameters
+    ----------
+    n_features : int, default=10
+        How many of the 30 columns to keep, from the first (1 to 30).
+
+    Returns
+    -------
+    RealData
+        ``X`` of shape (569, n_features), ``y`` 0 (malignant) or 1 (benign),
+        ``target_names`` ``("malignant", "benign")``.
+    """
+    if not is_integer(n_features) or not 1 <= n_features <= 30:
+        raise ValueError(f"n_features must be an integer from 1 to 30; got {n_features!r}.")
+    description = (
+        "Breast Cancer Wisconsin (Diagnostic): 569 fine-needle aspirates, features of the "
+        f"cell nuclei (the first {int(n_features)} of 30 columns: mean, standard error, worst "
+        "of ten measurements), malignant or benign (Wolberg, Street & Mangasarian, 1995; UCI "
+        "Machine Learning Repository). From scikit-learn (load_breast_cancer). Licence: "
+        "CC BY 4.0 (UCI); BSD-3-Clause in scikit-learn."
+    )
+    return _from_sklearn(load_breast_cancer(), slice(0, int(n_features)), description)

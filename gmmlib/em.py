@@ -162,21 +162,9 @@ def m_step_from_statistics(
     if is_mclust_model(covariance_type):
         result = _model_m_step(stats, reg_covar, prior, previous, m_step_options or {})
         return result if return_estimate else result[:3]
-    n_components, n_features = stats.sums.shape
+    n_features = stats.sums.shape[1]
     counts = stats.counts
-    weighted_means = stats.weighted_means
-    scatter = scatter_about_weighted_means(stats, divisors(counts))
-    pseudo = pseudo_counts(prior, covariance_type, n_components, n_features)
-
-    weights = counts + pseudo.weight
-    weights = weights / weights.sum()
-    means = weighted_means
-    if pseudo.mean_count:  # kappa_p points at mu_p pull each mean, and add to its scatter
-        means = (counts[:, None] * weighted_means + pseudo.mean_count * pseudo.mean) / (
-            counts + pseudo.mean_count
-        )[:, None]
-        pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
-        scatter = scatter + weighted_outer(pull, weighted_means - pseudo.mean, covariance_type)
+    weights, means, scatter, pseudo = _weights_and_means(stats, prior)
     if covariance_type == "full":
         divisor = divisors(counts + pseudo.covariance_count)
         covariances = (scatter + pseudo.scatter) / divisor[:, None, None]
@@ -201,6 +189,29 @@ def m_step_from_statistics(
     return weights, means, covariances
 
 
+def _weights_and_means(stats: SufficientStatistics, prior):
+    """The M-step's weights and means from the summed statistics, the scatter about the
+    means (with a prior: about the shrunk means, plus the shrinkage's own scatter), and the
+    prior's pseudo-counts (:func:`gmmlib.prior.pseudo_counts`)."""
+    n_components, n_features = stats.sums.shape
+    counts = stats.counts
+    weighted_means = stats.weighted_means
+    scatter = scatter_about_weighted_means(stats, divisors(counts))
+    pseudo = pseudo_counts(prior, stats.covariance_type, n_components, n_features)
+    weights = counts + pseudo.weight
+    weights = weights / weights.sum()
+    means = weighted_means
+    if pseudo.mean_count:  # kappa_p points at mu_p pull each mean, and add to its scatter
+        means = (counts[:, None] * weighted_means + pseudo.mean_count * pseudo.mean) / (
+            counts + pseudo.mean_count
+        )[:, None]
+        pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
+        scatter = scatter + weighted_outer(
+            pull, weighted_means - pseudo.mean, stats.covariance_type
+        )
+    return weights, means, scatter, pseudo
+
+
 def _model_m_step(
     stats: SufficientStatistics,
     reg_covar: float,
@@ -210,20 +221,9 @@ def _model_m_step(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, CovarianceEstimate]:
     """:func:`m_step_from_statistics` for one of mclust's models."""
     model = stats.covariance_type
-    n_components, n_features = stats.sums.shape
+    n_components = stats.sums.shape[0]
     counts = stats.counts
-    weighted_means = stats.weighted_means
-    scatter = scatter_about_weighted_means(stats, divisors(counts))
-    pseudo = pseudo_counts(prior, model, n_components, n_features)
-    weights = counts + pseudo.weight
-    weights = weights / weights.sum()
-    means = weighted_means
-    if pseudo.mean_count:
-        means = (counts[:, None] * weighted_means + pseudo.mean_count * pseudo.mean) / (
-            counts + pseudo.mean_count
-        )[:, None]
-        pull = pseudo.mean_count * counts / (counts + pseudo.mean_count)
-        scatter = scatter + weighted_outer(pull, weighted_means - pseudo.mean, model)
+    weights, means, scatter, pseudo = _weights_and_means(stats, prior)
     if prior is not None:  # the prior's share of the scatter, per component (pooled: all K)
         scatter = scatter + (n_components if storage(model) == "tied" else 1) * pseudo.scatter
     try:

@@ -31,7 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from . import criteria
+from . import criteria, starts
 from ._covariance import COVARIANCE_TYPES, SKLEARN_TYPES, precisions_of_variances
 from ._parallel import check_n_jobs, one_blas_thread
 from ._validation import (
@@ -70,7 +70,9 @@ __all__ = [
     "sort_components",
 ]
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+#: How a start is chosen: ``"whitened-kmeans"`` (the default) and ``"hc"`` do not depend on
+#: the data's units (:mod:`gmmlib.starts`); the others are scikit-learn's, with its meaning.
+INIT_METHODS = ("whitened-kmeans", "hc", "kmeans", "k-means++", "random", "random_from_data")
 
 #: With ``n_init > 1``, final lower bounds within ``TIE_RTOL * max(1, |best|)`` of the best
 #: count as a tie, and the earliest such start is kept. Starts that end at the same optimum
@@ -219,8 +221,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Most EM iterations per start.
     n_init : int, default=1
         Number of starts; the one with the highest final lower bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        How starting responsibilities are chosen.
+    init_params : str, default="whitened-kmeans"
+        How starting responsibilities are chosen. ``"whitened-kmeans"``: a k-means
+        partition of the whitened data (:func:`gmmlib.starts.whiten`), so that rescaling a
+        column, or any invertible linear map, changes no start; ``"hc"``: Ward's
+        agglomerative clustering of the whitened data cut at ``n_components`` (on at most
+        :data:`gmmlib.starts.HC_MAX_ROWS` rows). scikit-learn's starts, as it computes them
+        (on the data's own columns, centred): ``"kmeans"`` (its default), ``"k-means++"``
+        (seed points), ``"random"`` (random responsibilities), ``"random_from_data"``
+        (random points). scikit-learn's default depends on the units; gmmlib's does not.
     weights_init, means_init, precisions_init : array-like, optional
         User-given starting weights ``(K,)``, means ``(K, d)`` and precisions (inverse
         covariances, shaped like ``covariances_``). For an mclust model the starting
@@ -289,7 +298,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         reg_covar: float = 1e-6,
         max_iter: int = 100,
         n_init: int = 1,
-        init_params: str = "kmeans",
+        init_params: str = "whitened-kmeans",
         weights_init=None,
         means_init=None,
         precisions_init=None,
@@ -447,17 +456,28 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         Only the rows of positive weight take part, so that a zero weight is the same as a
         missing row for every start (its responsibilities are left at zero, and it counts
-        for nothing); k-means and k-means++ weigh those rows by their weights.
+        for nothing); k-means and k-means++ weigh those rows by their weights. k-means,
+        k-means++ and ``"hc"`` work on the whitened rows (:mod:`gmmlib.starts`), so the
+        start does not depend on the data's units.
         """
         n_samples, k = X.shape[0], self.n_components
         resp: np.ndarray = np.zeros((n_samples, k), dtype=np.float32)  # 0 and 1 are exact
         counted = slice(None) if sample_weight is None else np.flatnonzero(sample_weight > 0)
         weight = None if sample_weight is None else sample_weight[counted]
+        X = X[counted]
+        rows = np.arange(n_samples)[counted]
+        if self.init_params == "whitened-kmeans":
+            resp[rows, starts.kmeans_partition(X, k, random_state, weight)] = 1
+            return resp
+        if self.init_params == "hc":
+            seed = random_state.randint(np.iinfo(np.int32).max)
+            labels = starts.hierarchical_partitions(X, [k], seed=seed, sample_weight=weight)[k]
+            inside = labels >= 0
+            resp[rows[inside], labels[inside]] = 1
+            return resp
         # Distances do not change when the data are shifted to their centre, but far from
         # the origin |x|^2 - 2 x.y + |y|^2 loses the digits that tell points apart.
-        X = X[counted]
         X = X - (X.mean(axis=0) if weight is None else np.average(X, axis=0, weights=weight))
-        rows = np.arange(n_samples)[counted]
         if self.init_params == "kmeans":
             kmeans = KMeans(n_clusters=k, n_init=1, random_state=random_state)
             resp[rows, kmeans.fit(X, sample_weight=weight).labels_] = 1

@@ -84,3 +84,107 @@ def test_gaussian_clusters_with_a_set_condition_number():
         gaussian_clusters(10, 2, 2, condition=0.5)
     with pytest.raises(ValueError, match="separation"):
         gaussian_clusters(10, 2, 2, separation=-1.0)
+
+
+# ------------------------------------------------------------------------- real data sets
+REAL = {
+    "old_faithful": (datasets.old_faithful, (272, 2), None),
+    "iris": (datasets.iris, (150, 4), (50, 50, 50)),
+    "wine": (datasets.wine, (178, 13), (59, 71, 48)),
+    "breast_cancer": (datasets.breast_cancer, (569, 10), (212, 357)),
+}
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a socket fails the test: the loaders must work offline."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a data loader tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_data_shapes_types_and_classes(name, no_network):
+    load, shape, class_sizes = REAL[name]
+    data = load()
+    assert isinstance(data, datasets.RealData)
+    assert data.X.shape == shape and data.X.dtype == np.float64
+    assert data.X.flags.c_contiguous and np.all(np.isfinite(data.X))
+    assert len(data.feature_names) == shape[1]
+    assert all(isinstance(n, str) for n in data.feature_names)
+    assert "Licence" in data.description and len(data.description) > 80
+    if class_sizes is None:
+        assert data.y is None and data.target_names is None
+    else:
+        assert data.y.dtype == np.int64 and data.y.shape == (shape[0],)
+        assert tuple(np.bincount(data.y)) == class_sizes
+        assert len(data.target_names) == len(class_sizes)
+    frame = data.to_frame()
+    assert list(frame.columns) == list(data.feature_names)
+    np.testing.assert_array_equal(frame.to_numpy(), data.X)
+    X, y, feature_names, target_names, description = data  # a plain tuple too
+    assert X is data.X and description is data.description
+
+
+def test_old_faithful_is_rs_faithful():
+    data = datasets.old_faithful()
+    assert data.feature_names == ("eruptions", "waiting")
+    # R: faithful[c(1, 2, 272), ] and colMeans(faithful)
+    np.testing.assert_array_equal(data.X[[0, 1, 271]], [[3.6, 79], [1.8, 54], [4.467, 74]])
+    np.testing.assert_allclose(data.X.mean(axis=0), [3.487783088, 70.897058824], rtol=1e-9)
+    assert data.X[:, 0].min() == 1.6 and data.X[:, 0].max() == 5.1
+    assert data.X[:, 1].min() == 43 and data.X[:, 1].max() == 96
+    # waiting times are whole minutes
+    np.testing.assert_array_equal(data.X[:, 1], np.round(data.X[:, 1]))
+
+
+def test_old_faithful_ships_with_the_package():
+    from importlib import resources
+
+    assert resources.files("gmmlib").joinpath("data/old_faithful.csv").is_file()
+
+
+def test_iris_wine_and_breast_cancer_are_scikit_learns_values():
+    iris = datasets.iris()
+    np.testing.assert_array_equal(iris.X[0], [5.1, 3.5, 1.4, 0.2])
+    assert iris.target_names == ("setosa", "versicolor", "virginica")
+    wine = datasets.wine()
+    assert wine.feature_names[0] == "alcohol" and wine.feature_names[-1] == "proline"
+    assert wine.X[0, -1] == 1065.0
+    cancer = datasets.breast_cancer()
+    assert cancer.feature_names[0] == "mean radius"
+    assert cancer.feature_names[-1] == "mean fractal dimension"
+    assert cancer.X[0, 0] == 17.99 and cancer.target_names == ("malignant", "benign")
+
+
+def test_breast_cancer_keeps_the_first_columns():
+    everything = datasets.breast_cancer(30)
+    assert everything.X.shape == (569, 30)
+    first = datasets.breast_cancer(3)
+    np.testing.assert_array_equal(first.X, everything.X[:, :3])
+    assert first.feature_names == everything.feature_names[:3]
+    for bad in (0, 31, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="n_features"):
+            datasets.breast_cancer(bad)
+
+
+def test_the_real_loaders_are_public():
+    for name in ("RealData", "old_faithful", "iris", "wine", "breast_cancer"):
+        assert name in datasets.__all__
+
+
+def test_the_csv_files_are_package_data():
+    """pyproject.toml puts gmmlib/data/*.csv into the wheel and the sdist."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    config = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    setuptools = config["tool"]["setuptools"]
+    assert "gmmlib.data" in setuptools["packages"]
+    assert "*.csv" in setuptools["package-data"]["gmmlib.data"]
+    data = Path(datasets.__file__).parent / "data"
+    assert sorted(p.name for p in data.glob("*.csv")) == ["old_faithful.csv"]
