@@ -15,7 +15,9 @@ The library behind the tutorial book:
 - :mod:`gmmlib.prior`, the conjugate prior for MAP-EM; :mod:`gmmlib.images`, pixels as
   features;
 - :mod:`gmmlib.parsimonious`, R mclust's fourteen volume-shape-orientation covariance
-  models, which ``covariance_type`` accepts besides scikit-learn's four.
+  models, which ``covariance_type`` accepts besides scikit-learn's four;
+- :mod:`gmmlib.variational`, variational Bayes written out (the updates behind
+  scikit-learn's ``BayesianGaussianMixture``).
 
 ``import gmmlib`` needs only numpy, scipy and scikit-learn: the modules that need more
 (plotting: matplotlib; select_model: pandas; gmmlib.dask: Dask) are imported when first used.
@@ -37,6 +39,7 @@ from . import (
     parsimonious,
     prior,
     statistics,
+    variational,
 )
 from .classification import MixtureClassifier
 from .mixture import COVARIANCE_TYPES, SKLEARN_TYPES, GaussianMixture, sort_components
@@ -75,6 +78,7 @@ __all__ = [
     "selection",
     "sort_components",
     "statistics",
+    "variational",
 ]
 
 
