@@ -70,9 +70,9 @@ __all__ = [
     "sort_components",
 ]
 
-#: How a start is chosen: ``"whitened-kmeans"`` (the default) and ``"hc"`` do not depend on
-#: the data's units (:mod:`gmmlib.starts`); the others are scikit-learn's, with its meaning.
-INIT_METHODS = ("whitened-kmeans", "hc", "kmeans", "k-means++", "random", "random_from_data")
+#: How a start is chosen: scikit-learn's four, with its meaning, and ``"whitened-kmeans"``
+#: and ``"hc"``, which do not depend on the data's units (:mod:`gmmlib.starts`).
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "whitened-kmeans", "hc")
 
 #: With ``n_init > 1``, final lower bounds within ``TIE_RTOL * max(1, |best|)`` of the best
 #: count as a tie, and the earliest such start is kept. Starts that end at the same optimum
@@ -221,15 +221,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Most EM iterations per start.
     n_init : int, default=1
         Number of starts; the one with the highest final lower bound is kept.
-    init_params : str, default="whitened-kmeans"
-        How starting responsibilities are chosen. ``"whitened-kmeans"``: a k-means
-        partition of the whitened data (:func:`gmmlib.starts.whiten`), so that rescaling a
-        column, or any invertible linear map, changes no start; ``"hc"``: Ward's
-        agglomerative clustering of the whitened data cut at ``n_components`` (on at most
-        :data:`gmmlib.starts.HC_MAX_ROWS` rows). scikit-learn's starts, as it computes them
-        (on the data's own columns, centred): ``"kmeans"`` (its default), ``"k-means++"``
+    init_params : str, default="kmeans"
+        How starting responsibilities are chosen. scikit-learn's starts, as it computes them
+        (on the data's own columns, centred): ``"kmeans"`` (the default), ``"k-means++"``
         (seed points), ``"random"`` (random responsibilities), ``"random_from_data"``
-        (random points). scikit-learn's default depends on the units; gmmlib's does not.
+        (random points). Two starts that do not depend on the data's units
+        (:mod:`gmmlib.starts`): ``"whitened-kmeans"``, a k-means partition of the whitened
+        data (:func:`gmmlib.starts.whiten`), so that rescaling a column, or any invertible
+        linear map, changes no start; and ``"hc"``, Ward's agglomerative clustering of the
+        whitened data cut at ``n_components`` (on at most
+        :data:`gmmlib.starts.HC_MAX_ROWS` rows).
     weights_init, means_init, precisions_init : array-like, optional
         User-given starting weights ``(K,)``, means ``(K, d)`` and precisions (inverse
         covariances, shaped like ``covariances_``). For an mclust model the starting
@@ -298,7 +299,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         reg_covar: float = 1e-6,
         max_iter: int = 100,
         n_init: int = 1,
-        init_params: str = "whitened-kmeans",
+        init_params: str = "kmeans",
         weights_init=None,
         means_init=None,
         precisions_init=None,

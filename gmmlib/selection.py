@@ -13,11 +13,10 @@ r"""Choosing the number of components and the covariance type.
   K folds (higher is better).
 
 The choice is only as good as the fits behind it, so every candidate is fitted from
-several starts (k-means and a hierarchical clustering, both of the whitened data, so that
-no start depends on the data's units), to convergence (a relative change of the total
-log-likelihood below ``tol``), and also from a start that splits the best fit with one
-component fewer, so that the log-likelihood never falls as components are added (after a
-degenerate fit, which gives no split start, it can). A fit that has collapsed (see
+several starts, to convergence (a relative change of the total log-likelihood below
+``tol``), and also from a start that splits the best fit with one component fewer, so that
+the log-likelihood never falls as components are added (after a degenerate fit, which gives
+no split start, it can). A fit that has collapsed (see
 :func:`degenerate_components`) is flagged and never chosen: maximum likelihood for a
 mixture is unbounded, and a component shrinking onto a few points or onto repeated values
 buys an arbitrarily high likelihood that only ``reg_covar`` caps.
@@ -252,20 +251,17 @@ def _fit_path(
     params: dict[str, Any],
     tol: float,
     weight: np.ndarray | None = None,
-    hierarchical: bool = True,
 ) -> list[_Fit]:
     """Fit every size in ``sizes`` (ascending) of one covariance type on one split.
 
-    Each size is fitted from ``seeds.shape[1]`` seeded starts, from the cut at that size of
-    one Ward tree of the whitened data (``init_params="hc"``, when ``hierarchical``) and,
-    when the previous size had a usable fit, from that fit split in two
-    (:func:`_split_start`). Every start climbs with ``GaussianMixture``'s own tolerance;
-    the best, ranked by (not degenerate, training log-likelihood), is then run to
-    convergence (:func:`_converge`), and if it collapses on the way, the next best, and so
-    on. A collapsed fit is kept only when every start collapsed, and one whose covariance
-    stopped being positive definite counts as collapsed. ``train is None`` means the whole
-    of ``X``. Each fit runs on one thread: types and folds run in parallel instead, and
-    multi-threaded BLAS on these small matrices is slower.
+    Each size is fitted from ``seeds.shape[1]`` seeded starts and, when the previous size
+    had a usable fit, from that fit split in two (:func:`_split_start`). Every start climbs
+    with ``GaussianMixture``'s own tolerance; the best, ranked by (not degenerate, training
+    log-likelihood), is then run to convergence (:func:`_converge`). A collapsed start is
+    kept only when every start collapsed, and one whose covariance stopped being positive
+    definite counts as collapsed. ``train is None`` means the whole of ``X``. Each fit runs
+    on one thread: types and folds run in parallel instead, and multi-threaded BLAS on
+    these small matrices is slower.
     """
     rows = (lambda index: X.iloc[index]) if hasattr(X, "iloc") else (lambda index: X[index])
     X_train = X if train is None else rows(train)
@@ -276,41 +272,26 @@ def _fit_path(
     with single_threaded():
         for size, size_seeds in zip(sizes, seeds):
             starts: list[dict[str, Any]] = [{"random_state": int(seed)} for seed in size_seeds]
-            if hierarchical:  # one tree for every size: the same seed, the same rows
-                starts.append({"init_params": "hc", "random_state": int(seeds[0][0])})
             if previous is not None and previous.n_components + 1 == size:
                 split = _split_start(previous, covariance_type)
                 starts.append({"random_state": int(size_seeds[0]), **split})
             models = [
                 _fit_or_none(
-                    GaussianMixture(
-                        size, covariance_type=covariance_type, **{**params, **start}
-                    ).fit,
+                    GaussianMixture(size, covariance_type=covariance_type, **params, **start).fit,
                     X_train,
                     None,
                     w_train,
                 )
                 for start in starts
             ]
-            # best first; among equals, the earlier start
-            ranked = sorted(
-                (i for i, model in enumerate(models) if model is not None),
-                key=lambda i: (_rank(models[i], X_train, w_train), -i),
-                reverse=True,
-            )
-            # the best start is run to convergence; should it collapse on the way, the next
-            best, first_collapsed = None, None
-            for index in ranked:
-                candidate = _fit_or_none(_converge, models[index], X_train, tol, w_train)
-                if candidate is None:
-                    continue
-                if _usable(candidate, X_train, w_train):
-                    best = candidate
-                    break
-                if first_collapsed is None:
-                    first_collapsed = candidate
-            if best is None:
-                best = first_collapsed
+            ranked = [
+                (_rank(model, X_train, w_train), i)
+                for i, model in enumerate(models)
+                if model is not None
+            ]
+            best = models[max(ranked)[1]] if ranked else None
+            if best is not None:
+                best = _fit_or_none(_converge, best, X_train, tol, w_train)
             if best is None:
                 nan = float("nan")
                 fits.append(_Fit(None, nan, nan, nan, False, True))
@@ -525,7 +506,7 @@ def select_model(
     max_iter: int = 5000,
     tol: float = 1e-8,
     reg_covar: float = 1e-6,
-    init_params: str = "whitened-kmeans",
+    init_params: str = "kmeans",
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
     progress: bool = False,
@@ -536,19 +517,15 @@ def select_model(
 
     For each covariance type, and each number of components in ascending order:
 
-    1. fit :class:`gmmlib.GaussianMixture` from ``n_init`` starts (k-means of the whitened
-       data on different seeds by default), from Ward's hierarchical clustering of the
-       whitened data cut at that size (one tree for all sizes, as mclust's start;
-       :func:`gmmlib.starts.hierarchical_partitions`), and from the best fit with one
-       component fewer, its widest component split in two (see :func:`_split_start`),
-       unless that fit is degenerate; none of these starts depends on the data's units;
+    1. fit :class:`gmmlib.GaussianMixture` from ``n_init`` starts (k-means on different
+       seeds by default) and from the best fit with one component fewer, its widest
+       component split in two (see :func:`_split_start`), unless that fit is degenerate;
        the split start makes the table's log-likelihood non-decreasing in the number of
        components, as the true maxima are, from every fit that is not degenerate.
        Each run continues until the total log-likelihood :math:`L` changes by less than
        ``tol`` :math:`\cdot |L|` in an iteration (``max_iter`` is only a safety net);
-    2. continue the best run (by log-likelihood, among those with no collapsed component,
-       :func:`degenerate_components`) to convergence; if it collapses on the way, the next
-       best, and so on. The candidate is flagged ``degenerate`` only when every run
+    2. check each run with :func:`degenerate_components` and keep the best run that has no
+       collapsed component; the candidate is flagged ``degenerate`` only when every run
        collapsed (with ``criterion="cv"``, also when every run on some fold collapsed);
     3. score the kept run: BIC :math:`= -2\log\hat L + p\log N`, AIC
        :math:`= -2\log\hat L + 2p`, ICL :math:`= \text{BIC} + 2\,\text{EN}` with

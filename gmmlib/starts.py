@@ -18,11 +18,11 @@ and Ward's linkage depend on the rows only through their distances, which
 linearly transformed data is the transformed partition of the original data: what mclust
 achieves by clustering the SVD-scaled data (Scrucca et al., 2016).
 
-:func:`kmeans_partition` is the default start of :class:`gmmlib.GaussianMixture`
-(``init_params="whitened-kmeans"``; scikit-learn's ``"kmeans"`` clusters the raw columns);
-:func:`hierarchical_partitions` is its ``init_params="hc"``, and the start that
-:func:`gmmlib.select_model` cuts at every number of components (one tree, so that the starts
-of consecutive sizes are nested, as mclust's are).
+:func:`kmeans_partition` is :class:`gmmlib.GaussianMixture`'s
+``init_params="whitened-kmeans"`` (scikit-learn's ``"kmeans"``, the default, clusters the
+raw columns); :func:`hierarchical_partitions` is its ``init_params="hc"``: one tree for
+every number of components, so that the starts of consecutive sizes are nested, as
+mclust's are.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _ward_tree(
     X: np.ndarray, sample_weight: np.ndarray | None, seed: int, max_rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rows in the tree, Ward's linkage of their whitened values), remembered for the last
-    few data sets: :func:`gmmlib.select_model` cuts one tree at every size."""
+    few data sets, so that one tree serves every size."""
     digest = hashlib.blake2b(digest_size=16)
     for part in (X, sample_weight):
         digest.update(b"-" if part is None else np.ascontiguousarray(part).tobytes())

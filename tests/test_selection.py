@@ -57,12 +57,12 @@ def test_stretched_blobs_choose_four_full_components(stretched, criterion):
 
 
 def test_aic_never_chooses_fewer_components_than_the_truth(stretched):
-    """AIC's penalty does not grow with N, so it may add components that gain a few nats
-    (here K = 6, by less than 5 units of AIC over the true K = 4); it never takes fewer."""
+    """AIC's penalty does not grow with N, so it may add a component that gains a few nats
+    (here K = 5, by less than 2 units of AIC over the true K = 4); it never takes fewer."""
     result = select_model(stretched, range(1, 11), ("full",), "aic", random_state=0)
     table = result.table.set_index("n_components")
     assert result.best_params_["n_components"] >= 4
-    assert table.loc[4, "aic"] - table["aic"].min() < 5
+    assert table.loc[4, "aic"] - table["aic"].min() < 2
 
 
 def test_moons_bic_chooses_fewer_components_than_aic(moons):
@@ -567,32 +567,3 @@ def test_log_likelihood_rises_with_k_after_every_usable_fit(make):
             if not smaller["degenerate"]:
                 scale = 1e-8 * abs(smaller["log_likelihood"])
                 assert larger["log_likelihood"] >= smaller["log_likelihood"] - scale
-
-
-def test_a_candidate_whose_best_start_collapses_keeps_the_next_best(monkeypatch, stretched):
-    """Only when every start collapses is a candidate flagged degenerate."""
-    from gmmlib import selection
-
-    converged, collapsed = [], set()
-    real_converge, real_usable = selection._converge, selection._usable
-
-    def converge(model, *args):
-        model = real_converge(model, *args)
-        if model.n_components == 3 and not converged:
-            collapsed.add(id(model))  # pretend the best start of K = 3 collapsed
-        converged.append((model.n_components, id(model)))
-        return model
-
-    monkeypatch.setattr(selection, "_converge", converge)
-    monkeypatch.setattr(
-        selection,
-        "_usable",
-        lambda model, *a: id(model) not in collapsed and real_usable(model, *a),
-    )
-    result = select_model(stretched, [3], ("full",), random_state=0)
-    assert [k for k, _ in converged] == [3, 3]  # the best start, then the next
-    assert not result.table["degenerate"].any()
-    assert id(result.estimators_[0]) == converged[1][1]
-    # every start collapsing flags the candidate
-    monkeypatch.setattr(selection, "_usable", lambda model, *a: False)
-    assert select_model(stretched, [3], ("full",), random_state=0).table["degenerate"].all()

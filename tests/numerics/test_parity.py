@@ -31,7 +31,7 @@ def start(X: np.ndarray, covariance_type: str, n_components: int = 3) -> dict:
 
 
 def fit_both(X, **params):
-    """Both fitted from scikit-learn's start (gmmlib's default start whitens the data)."""
+    """Both fitted from scikit-learn's start (the default; gmmlib has unit-free ones too)."""
     params = {"init_params": "kmeans", **params}
     return fit_quietly(GaussianMixture(**params), X), fit_quietly(SklearnMixture(**params), X)
 
