@@ -30,7 +30,7 @@ class MixtureClassifier(ClassifierMixin, BaseEstimator):
     n_components : int, default=1
         Components of every class's mixture.
     covariance_type : str, default="full"
-        Any of :data:`gmmlib.COVARIANCE_TYPES`: scikit-learn's four or one of mclust's
+        Any of ``gmmlib.COVARIANCE_TYPES``: scikit-learn's four or one of mclust's
         fourteen models (with one component per class, EEE is linear and VVV quadratic
         discriminant analysis).
     reg_covar : float, default=1e-6

@@ -262,7 +262,7 @@ def e_step(
     ----------
     X : array of shape (N, d)
     weights, means, covariances : the mixture's parameters (covariances shaped by type).
-    covariance_type : one of :data:`gmmlib.COVARIANCE_TYPES`.
+    covariance_type : one of ``gmmlib.COVARIANCE_TYPES``.
     precisions_cholesky : optional, the Cholesky factors of the precisions if already known.
     n_jobs : threads over chunks of rows (None: all cores, or ``OMP_NUM_THREADS``).
 
@@ -339,7 +339,7 @@ def m_step(
     ----------
     X : array of shape (N, d)
     resp : array of shape (N, K), responsibilities (rows sum to 1; sample weights multiply them).
-    covariance_type : one of :data:`gmmlib.COVARIANCE_TYPES`; an mclust model's
+    covariance_type : one of ``gmmlib.COVARIANCE_TYPES``; an mclust model's
         covariances minimise its constrained objective (:func:`m_step_from_statistics`),
         from mclust's cold start.
     reg_covar : non-negative float added to the covariances' diagonals.

@@ -70,8 +70,8 @@ __all__ = [
     "sort_components",
 ]
 
-#: How a start is chosen: scikit-learn's four, with its meaning, and ``"whitened-kmeans"``
-#: and ``"hc"``, which do not depend on the data's units (:mod:`gmmlib.starts`).
+#: The starts ``init_params`` names. scikit-learn's four keep its meaning;
+#: ``"whitened-kmeans"`` and ``"hc"`` do not depend on the data's units (:mod:`gmmlib.starts`).
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "whitened-kmeans", "hc")
 
 #: With ``n_init > 1``, final lower bounds within ``TIE_RTOL * max(1, |best|)`` of the best

@@ -597,7 +597,7 @@ def plot_bic_by_model(
     Parameters
     ----------
     table : DataFrame
-        :attr:`gmmlib.selection.ModelSelection.table` (from ``select_model(X,
+        ``ModelSelection.table`` (from ``select_model(X,
         covariance_types="all")`` for mclust's fourteen models).
     ax : Axes, optional
     criterion : {"bic", "aic", "icl"}, default="bic"
@@ -704,7 +704,7 @@ def animate_em(
         mean_log_likelihood)`` per iteration, entry 0 being the start.
     covariance_type : str, default="full"
         How ``covariances`` are stored in ``history``: any of
-        :data:`gmmlib.COVARIANCE_TYPES` (an mclust model as its storage).
+        ``gmmlib.COVARIANCE_TYPES`` (an mclust model as its storage).
     ax : Axes, optional
         Draw the data panel here (the iteration and log-likelihood go in its title);
         by default a new figure with the data and the log-likelihood side by side.

@@ -554,7 +554,7 @@ def select_model(
         A pandas DataFrame keeps its column names in the fitted models.
     n_components : iterable of int, default=range(1, 11)
     covariance_types : str or iterable of str, default=("spherical", "diag", "tied", "full")
-        Any of :data:`gmmlib.COVARIANCE_TYPES`: scikit-learn's four, mclust's fourteen
+        Any of ``gmmlib.COVARIANCE_TYPES``: scikit-learn's four, mclust's fourteen
         models (:data:`gmmlib.parsimonious.MODEL_NAMES`), or a mix; ``"all"`` is mclust's
         default, the fourteen (with a ``prior``, the ten that have one, as ``Mclust()``
         does). ``select_model(X, covariance_types="all").plot(kind="models")`` draws

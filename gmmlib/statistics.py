@@ -296,7 +296,7 @@ def sufficient_statistics(
     ----------
     X : array of shape (N, d)
     weights, means, covariances : the mixture's parameters (covariances shaped by type).
-    covariance_type : one of :data:`gmmlib.COVARIANCE_TYPES` (scikit-learn's four or an
+    covariance_type : one of ``gmmlib.COVARIANCE_TYPES`` (scikit-learn's four or an
         mclust model, computed by the kernel of its storage).
     precisions_cholesky : optional, the Cholesky factors of the precisions if already known.
     sample_weight : optional (N,) non-negative weights :math:`w_i` (row :math:`i` counts
